@@ -1,0 +1,155 @@
+"""Secret values and the references that name them.
+
+A `Secret` never prints itself: `str()`, `repr()` and f-strings give `********`. The only way to
+the value is `Secret.reveal()`, called at the moment the value is written to a socket.
+
+Every secret created is registered with a process-wide `Masker`, which the transcript writer,
+the report writer and error messages pass text through, so that a value echoed back by an
+appliance (or quoted in an exception) is masked too, in plain, base64 and URL-encoded forms.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import os
+import re
+import secrets as _stdlib_secrets
+import string
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+MASK = "********"
+
+
+class SecretError(ValueError):
+    """A secret reference that cannot be resolved (missing variable, unreadable file, ...)."""
+
+
+class Masker:
+    """Replaces every registered secret value (and its common encodings) in text."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
+
+    def register(self, value: str) -> None:
+        if len(value) < 3:
+            # Masking one- or two-character strings would shred every transcript; such a
+            # password is refused by any VOS policy anyway.
+            return
+        forms = {value, base64.b64encode(value.encode()).decode(), urllib.parse.quote(value, safe=""),
+                 urllib.parse.quote_plus(value)}
+        with self._lock:
+            if forms <= self._values:
+                return
+            self._values |= forms
+            alternatives = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in alternatives))
+
+    def mask(self, text: str) -> str:
+        pattern = self._pattern
+        if pattern is None or not text:
+            return text
+        return pattern.sub(MASK, text)
+
+    def values(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._values)
+
+
+MASKER = Masker()
+
+
+def mask(text: str) -> str:
+    """Mask every secret this process has seen in `text`."""
+    return MASKER.mask(text)
+
+
+class Secret:
+    """A secret string that never shows itself."""
+
+    __slots__ = ("_value", "source")
+
+    def __init__(self, value: str, source: str = "literal") -> None:
+        self._value = value
+        self.source = source
+        MASKER.register(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __repr__(self) -> str:
+        return f"Secret({self.source!r})"
+
+    def __format__(self, spec: str) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and _stdlib_secrets.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self.source))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret cannot be pickled")
+
+    @classmethod
+    def generate(cls, length: int = 24, source: str = "generated") -> Secret:
+        alphabet = string.ascii_letters + string.digits
+        return cls("".join(_stdlib_secrets.choice(alphabet) for _ in range(length)), source)
+
+
+REFERENCE_FORMS = "env:NAME, file:PATH, prompt or prompt:LABEL"
+_REFERENCE_RE = re.compile(r"^(env|file|prompt)(?::(.*))?$", re.S)
+
+
+def is_reference(text: str) -> bool:
+    match = _REFERENCE_RE.match(text)
+    return bool(match) and (match.group(1) == "prompt" or bool(match.group(2)))
+
+
+def resolve(reference: str, *, base_dir: Path | None = None,
+            prompt: Callable[[str], str] | None = None) -> Secret:
+    """Turn a reference (`env:NAME`, `file:PATH`, `prompt[:LABEL]`) into a `Secret`.
+
+    The error never contains a value, only the reference.
+    """
+    match = _REFERENCE_RE.match(reference)
+    if not match or (match.group(1) != "prompt" and not match.group(2)):
+        raise SecretError(f"not a secret reference: {reference!r} (use {REFERENCE_FORMS})")
+    kind, arg = match.group(1), match.group(2) or ""
+    if kind == "env":
+        value = os.environ.get(arg)
+        if value is None:
+            raise SecretError(f"environment variable {arg} is not set (secret reference {reference!r})")
+        return Secret(value, reference)
+    if kind == "file":
+        path = Path(arg).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            value = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SecretError(f"cannot read secret file {path}: {exc.strerror}") from None
+        value = value.rstrip("\r\n")
+        if not value:
+            raise SecretError(f"secret file {path} is empty")
+        return Secret(value, reference)
+    label = arg or "password"
+    asker = prompt or (lambda text: getpass.getpass(text))
+    try:
+        value = asker(f"{label}: ")
+    except (EOFError, OSError):
+        raise SecretError(f"cannot prompt for {label}: no terminal (secret reference {reference!r})") from None
+    return Secret(value, reference)
+
+
+def contains_secret(text: str, values: Iterable[str]) -> bool:
+    return any(v and v in text for v in values)
