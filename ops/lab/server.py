@@ -1,0 +1,304 @@
+"""The lab appliance: an SSH server that behaves like a Cisco VOS (Finesse/CUCM) admin CLI.
+
+Used by the toolkit's end-to-end tests and by `ops lab` for demos. Commands are handled by
+modules in `ops/lab/handlers/` through `ops.lab.commands`; this module only does SSH, auth,
+the banner and the prompt loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from ops.lab import logtree
+from ops.lab.commands import CommandContext, QuitSession, load_handlers
+from ops.lab.logtree import LogFile
+from ops.lab.terminal import Interrupted, SessionClosed, Terminal
+
+log = logging.getLogger(__name__)
+
+BANNER = (
+    "Command Line Interface is starting up, please wait ...\n"
+    "\n"
+    "   Welcome to the Platform Command Line Interface\n"
+    "\n"
+    "VMware Installation:\n"
+    "\t2 vCPU: Intel(R) Xeon(R) CPU E5-4669 v4 @ 2.20GHz\n"
+    "\tDisk 1: 146GB, Partitions aligned\n"
+    "\t10240 Mbytes RAM\n"
+    "\n"
+)
+
+
+@dataclass
+class LabConfig:
+    """How one lab appliance looks and misbehaves."""
+
+    hostname: str = "finesse-a"
+    username: str = "admin"
+    password: str = "lab-Admin-pw1"
+    # ("keyboard-interactive",) models CUCM releases that refuse plain password auth.
+    auth_methods: tuple[str, ...] = ("password", "keyboard-interactive")
+    log_root: Path | None = None  # None: generate a tree in a temp dir removed on stop()
+    seed: int = 0
+    now: float | None = None  # None: time.time() at start
+    page_lines: int = 20
+    banner_delay: float = 0.0
+    output_chunk: int = 0
+    output_delay: float = 0.0
+    nested_layout: bool = False
+    sftp_legacy_only: bool = False
+    version: str = "12.6.1.10000-5"
+    transfer_delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class PushRecord:
+    """One `file get` transfer the appliance made (never its password)."""
+
+    host: str
+    port: int
+    username: str
+    directory: str
+    files: tuple[LogFile, ...]
+    remote_paths: tuple[str, ...]
+    compressed: bool = False
+    ok: bool = True
+    error: str = ""
+
+    @property
+    def target(self) -> str:
+        return f"{self.username}@{self.host}:{self.port}:{self.directory}"
+
+
+@dataclass
+class _Sessions:
+    connections: set[asyncssh.SSHServerConnection] = field(default_factory=set)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+class _AuthServer(asyncssh.SSHServer):
+    """Password / keyboard-interactive authentication against the lab's one account."""
+
+    def __init__(self, lab: LabAppliance) -> None:
+        self._lab = lab
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        self._lab._sessions.connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._conn is not None:
+            self._lab._sessions.connections.discard(self._conn)
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def _valid(self, username: str, password: str) -> bool:
+        cfg = self._lab.config
+        return secrets.compare_digest(username.encode(), cfg.username.encode()) and secrets.compare_digest(
+            password.encode(), cfg.password.encode()
+        )
+
+    def password_auth_supported(self) -> bool:
+        return "password" in self._lab.config.auth_methods
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return self._valid(username, password)
+
+    def kbdint_auth_supported(self) -> bool:
+        return "keyboard-interactive" in self._lab.config.auth_methods
+
+    def get_kbdint_challenge(
+        self, username: str, lang: str, submethods: str
+    ) -> tuple[str, str, str, list[tuple[str, bool]]]:
+        return "", "", "", [("Password: ", False)]
+
+    def validate_kbdint_response(self, username: str, responses: Sequence[str]) -> bool:
+        return len(responses) == 1 and self._valid(username, responses[0])
+
+
+class LabAppliance:
+    """A running lab appliance: `async with LabAppliance(cfg) as lab:` then SSH to lab.host:lab.port."""
+
+    def __init__(self, config: LabConfig | None = None) -> None:
+        self.config = config or LabConfig()
+        self.host = ""
+        self.port = 0
+        self.now = self.config.now if self.config.now is not None else time.time()
+        self.host_key: asyncssh.SSHKey = asyncssh.generate_private_key("ssh-ed25519")
+        self.commands: list[str] = []
+        self.pushes: list[PushRecord] = []
+        # The appliance's own SFTP-client known hosts, keyed "ip:port".
+        self.known_hosts: dict[str, asyncssh.SSHKey] = {}
+        self._temp_root: Path | None = None
+        self._log_root: Path | None = Path(self.config.log_root) if self.config.log_root else None
+        self._server: asyncssh.SSHAcceptor | None = None
+        self._sessions = _Sessions()
+        self._registry = load_handlers()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def log_root(self) -> Path:
+        """The activelog directory the CLI serves (generated at start() unless configured)."""
+        if self._log_root is None:
+            raise RuntimeError("the lab appliance has no log tree until start()")
+        return self._log_root
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Create the log tree if needed and listen for SSH on host:port (0 = any free port)."""
+        if self.config.now is None:
+            self.now = time.time()
+        if self._log_root is None:
+            self._temp_root = Path(tempfile.mkdtemp(prefix="ops-lab-"))
+            self._log_root = self._temp_root / "activelog"
+            await asyncio.to_thread(logtree.generate_tree, self._log_root, now=self.now, seed=self.config.seed)
+        else:
+            self._log_root.mkdir(parents=True, exist_ok=True)
+        self._server = await asyncssh.listen(
+            host, port,
+            server_factory=lambda: _AuthServer(self),
+            server_host_keys=[self.host_key],
+            process_factory=self._run_session,
+            line_editor=False,
+            encoding=None,
+            # A real appliance has no SFTP server for the admin account.
+            sftp_factory=None,
+            allow_scp=False,
+            login_timeout=30,
+            keepalive_interval=0,
+        )
+        self.host = host
+        self.port = self._server.get_port()
+
+    async def stop(self) -> None:
+        """Close the listener and every session, and remove a generated tree. Safe to call twice."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        for task in list(self._sessions.tasks):
+            task.cancel()
+        for conn in list(self._sessions.connections):
+            conn.close()
+        if self._sessions.tasks:
+            await asyncio.gather(*self._sessions.tasks, return_exceptions=True)
+        for conn in list(self._sessions.connections):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.wait_closed(), 2)
+        if self._temp_root is not None:
+            shutil.rmtree(self._temp_root, ignore_errors=True)
+            self._temp_root = None
+            self._log_root = None
+
+    async def __aenter__(self) -> LabAppliance:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ helpers for tests and the CLI
+
+    def host_key_fingerprint(self) -> str:
+        """The SSH host key's fingerprint, `SHA256:...`."""
+        return self.host_key.get_fingerprint("sha256")
+
+    def known_hosts_line(self) -> str:
+        """A line for an OpenSSH known_hosts file naming this appliance's address and key."""
+        pub = self.host_key.export_public_key("openssh").decode().split()
+        where = self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+        return f"{where} {pub[0]} {pub[1]}"
+
+    def files(self) -> list[LogFile]:
+        """The files below activelog right now."""
+        return logtree.scan(self.log_root)
+
+    def select(self, spec: str, **kw: Any) -> list[LogFile]:
+        """What `file get activelog <spec> ...` would select, using the appliance's clock."""
+        kw.setdefault("now", self.now)
+        return logtree.select(self.log_root, spec, **kw)
+
+    # ------------------------------------------------------------------ sessions
+
+    async def _run_session(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._sessions.tasks.add(task)
+        try:
+            if process.command is not None or process.subsystem is not None:
+                # CUCM-like: only interactive shells, no exec or subsystems.
+                process.stderr.write(b"Command execution is not supported; open an interactive shell.\r\n")
+                process.exit(1)
+                return
+            term = Terminal(process.stdin, process.stdout, page_lines=self.config.page_lines,
+                            output_chunk=self.config.output_chunk, output_delay=self.config.output_delay)
+            await self._shell(term)
+            process.exit(0)
+        except (SessionClosed, asyncio.CancelledError):
+            process.close()
+        except Exception:  # a session's bug must never take the appliance down
+            log.exception("lab session failed")
+            process.close()
+        finally:
+            if task is not None:
+                self._sessions.tasks.discard(task)
+
+    async def _shell(self, term: Terminal) -> None:
+        if self.config.banner_delay:
+            await asyncio.sleep(self.config.banner_delay)
+        await term.write(BANNER)
+        ctx = CommandContext(term=term, lab=self)
+        prompt = f"{self.config.username}:"
+        while True:
+            try:
+                line = await term.readline(prompt)
+            except Interrupted:
+                continue
+            line = line.strip()
+            if not line:
+                continue
+            self.commands.append(line)
+            try:
+                await self._registry.dispatch(ctx, line)
+            except Interrupted:
+                continue
+            except QuitSession:
+                return
+            except SessionClosed:
+                raise
+            except Exception as exc:
+                log.exception("lab command %r failed", line)
+                await term.writeline(f"Internal error: {type(exc).__name__}")
+                await term.writeline("Executed command unsuccessfully")
+
+
+def run_forever(config: LabConfig, host: str = "127.0.0.1", port: int = 2222) -> None:
+    """Serve a lab appliance until Ctrl-C (for `ops lab`), printing how to reach it."""
+
+    async def serve() -> None:
+        async with LabAppliance(config) as lab:
+            print(f"lab appliance {config.hostname} listening on {lab.host}:{lab.port}")
+            print(f"  user: {config.username}  auth: {', '.join(config.auth_methods)}")
+            print(f"  host key: {lab.host_key_fingerprint()}")
+            print(f"  known_hosts: {lab.known_hosts_line()}")
+            print(f"  activelog: {lab.log_root} ({len(lab.files())} files)")
+            print("Ctrl-C to stop.", flush=True)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
