@@ -1,0 +1,835 @@
+"""The built-in SFTP receiver: where appliances push their files.
+
+Cisco VOS appliances cannot serve files; they can only *push* them with their built-in SFTP
+client (`file get activelog ...` asks for an SFTP server, user, password and directory). This
+module is that SFTP server, run inside the toolkit for the duration of a run:
+
+* one `Receiver` listens on one port with a host key generated for it alone;
+* `add_account()` makes a throw-away user (random name and password) per appliance, jailed in
+  its own directory: SFTP "/" is that directory, like OpenSSH's ChrootDirectory, and nothing
+  outside it can be read, written, listed, stat'ed or linked to;
+* an upload is written to a hidden temporary name and only renamed to its real name when the
+  client closes the handle, so a half-transferred file never looks finished; every finished
+  file is recorded in a manifest with its size and sha256, computed while the bytes arrive.
+
+The server is asyncssh's SFTP server with every file-system call overridden (`_JailedSFTPServer`);
+asyncssh's own `chroot` is not used because it follows pre-existing symlinks out of the jail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import re
+import secrets
+import stat
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+import asyncssh
+from asyncssh import (
+    FXF_APPEND,
+    FXF_CREAT,
+    FXF_READ,
+    FXF_TRUNC,
+    FXF_WRITE,
+    SFTPAttrs,
+    SFTPFailure,
+    SFTPFileAlreadyExists,
+    SFTPInvalidFilename,
+    SFTPName,
+    SFTPOpUnsupported,
+    SFTPPermissionDenied,
+)
+
+from ops.secrets import Secret
+
+__all__ = ["Account", "ManifestEntry", "Receiver", "ReceiverError"]
+
+log = logging.getLogger(__name__)
+
+# Large channel window and packets: an appliance pushes hundreds of MB of logs, and asyncssh's
+# defaults (2 MiB window, 32 KiB packets) cap throughput on a high-latency WAN link.
+_WINDOW = 8 * 1024 * 1024
+_MAX_PKTSIZE = 256 * 1024
+
+# Modern algorithm sets: asyncssh's defaults minus GSS kex (no Kerberos here) and SHA-1.
+_MODERN_KEX = [
+    "mlkem768x25519-sha256", "curve25519-sha256", "curve25519-sha256@libssh.org", "curve448-sha512",
+    "ecdh-sha2-nistp521", "ecdh-sha2-nistp384", "ecdh-sha2-nistp256",
+    "diffie-hellman-group-exchange-sha256", "diffie-hellman-group14-sha256",
+    "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512",
+]
+_MODERN_CIPHERS = [
+    "chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com",
+    "aes256-ctr", "aes192-ctr", "aes128-ctr",
+]
+_MODERN_MACS = [
+    "umac-128-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com",
+    "umac-128@openssh.com", "hmac-sha2-256", "hmac-sha2-512",
+]
+# Cisco bug CSCux74884: the SFTP client of older VOS releases speaks only these.
+_LEGACY_KEX = ["diffie-hellman-group14-sha1"]
+_LEGACY_CIPHERS = ["aes128-cbc", "aes256-cbc"]
+_LEGACY_MACS = ["hmac-sha1"]
+
+# Temporary upload names: ".<name>.part-<12 hex>". Clients may not touch names of this shape,
+# and listings hide them, so one upload can never read or clobber another's partial file.
+_PART_RE = re.compile(r"^\..*\.part-[0-9a-f]{12}$", re.S)
+_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "*"}
+
+
+class ReceiverError(Exception):
+    """A receiver that cannot be started or used as asked (bad host name, unknown account...)."""
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One completed upload: where it landed (relative to the account directory) and its digest."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """A throw-away SFTP login for one appliance, confined to `directory`."""
+
+    host: str
+    username: str
+    password: Secret
+    directory: Path
+
+
+@dataclass(eq=False)
+class _AccountState:
+    """Book-keeping for one account: its jail, quotas usage and open uploads."""
+
+    account: Account
+    root: str                                   # realpath of the jail, as str for fast joins
+    bytes_used: int = 0                         # completed bytes + bytes of uploads in progress
+    files_completed: int = 0
+    entries: list[ManifestEntry] = field(default_factory=list)
+    uploads: set[_Upload] = field(default_factory=set)
+    reserved: set[str] = field(default_factory=set)   # final paths of uploads in progress
+    sessions: set[_SSHSession] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class _HostStats:
+    """Per-host totals kept across accounts (and after an account is removed)."""
+
+    accounts: list[_AccountState] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+
+
+@dataclass(eq=False)
+class _Upload:
+    """A file being written: lives under a temporary name until the client closes it."""
+
+    state: _AccountState
+    host: _HostStats
+    rel: str              # final path relative to the jail, posix
+    final: str            # final local path
+    temp: str             # temporary local path
+    fd: int
+    append: bool
+    hasher: Any = field(default_factory=hashlib.sha256)
+    hashed: int = 0       # bytes hashed so far (a prefix of the file)
+    in_order: bool = True  # False once a write did not continue the hashed prefix
+    size: int = 0         # highest offset written
+    done: bool = False
+
+
+@dataclass(eq=False)
+class _ReadHandle:
+    """A finished file opened for reading (clients may check what they sent)."""
+
+    fd: int
+
+
+class _SSHSession(asyncssh.SSHServer):
+    """One SSH connection: password check, account binding, idle tracking."""
+
+    def __init__(self, receiver: Receiver) -> None:
+        self._receiver = receiver
+        self.conn: asyncssh.SSHServerConnection | None = None
+        self.state: _AccountState | None = None
+        self.last_activity = time.monotonic()
+        self.lost = False
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+        self._receiver._sessions.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # Set before asyncssh tears the SFTP session down, so close() of an open upload during
+        # that teardown is recognised as an abort, not as the client finishing the file.
+        self.lost = True
+        self._receiver._sessions.discard(self)
+        if self.state is not None:
+            self.state.sessions.discard(self)
+
+    def begin_auth(self, username: str) -> bool:
+        return True  # always require authentication
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def public_key_auth_supported(self) -> bool:
+        return False
+
+    def host_based_auth_supported(self) -> bool:
+        return False
+
+    def validate_password(self, username: str, password: str) -> bool:
+        state = self._receiver._accounts.get(username)
+        # Compare against a dummy when the user is unknown so both paths cost the same.
+        expected = state.account.password.reveal() if state is not None else self._receiver._dummy
+        ok = hmac.compare_digest(password.encode("utf-8", "surrogateescape"),
+                                 expected.encode("utf-8"))
+        if ok and state is not None:
+            self.state = state
+            state.sessions.add(self)
+            self.last_activity = time.monotonic()
+            return True
+        return False
+
+
+def _closing_during_teardown() -> bool:
+    """Whether `SFTPServer.close()` was called by asyncssh tearing a session down.
+
+    asyncssh closes every still-open handle through the same `close()` when a session ends, so a
+    connection dropped mid-upload would otherwise look like a finished file. Its teardown runs in
+    `SFTPServerHandler._cleanup`; a client's FXP_CLOSE comes through `_process_close`.
+    """
+    frame: FrameType | None = sys._getframe(2)
+    for _ in range(6):
+        if frame is None:
+            break
+        name = frame.f_code.co_name
+        if name == "_cleanup":
+            return True
+        if name == "_process_close":
+            return False
+        frame = frame.f_back
+    return False
+
+
+class _JailedSFTPServer(asyncssh.SFTPServer):
+    """SFTP server confined to one account's directory; every file-system call goes through here."""
+
+    def __init__(self, chan: asyncssh.SSHServerChannel, receiver: Receiver) -> None:
+        super().__init__(chan)
+        self._receiver = receiver
+        conn = chan.get_connection()
+        owner = conn.get_owner()
+        self._session = owner if isinstance(owner, _SSHSession) else None
+        state = self._session.state if self._session is not None else None
+        if state is None or state.account.username not in receiver._accounts:
+            # The account was removed between authentication and the SFTP request.
+            conn.close()
+            raise SFTPPermissionDenied("account no longer exists")
+        self._state: _AccountState = state
+        self._root = state.root
+        self._uploads: set[_Upload] = set()
+
+    # -- path handling ---------------------------------------------------------------------
+
+    def _touch(self) -> None:
+        if self._session is not None:
+            self._session.last_activity = time.monotonic()
+
+    def _resolve(self, path: bytes) -> tuple[str, str]:
+        """Map a client path to (jail-relative posix path, local path), refusing escapes.
+
+        `..` above the jail root is refused rather than clamped, and every existing component
+        is lstat'ed so a symlink (which no client can create, but might pre-exist) is never
+        followed. Returns ("", root) for the jail root itself.
+        """
+        self._touch()
+        if b"\0" in path:
+            raise SFTPInvalidFilename("file name contains a NUL byte")
+        parts: list[str] = []
+        for raw in path.split(b"/"):
+            if raw in (b"", b"."):
+                continue
+            if raw == b"..":
+                if not parts:
+                    raise SFTPPermissionDenied("path leads outside the receiver directory")
+                parts.pop()
+                continue
+            name = os.fsdecode(raw)
+            if _PART_RE.match(name):
+                raise SFTPPermissionDenied("name reserved for uploads in progress")
+            parts.append(name)
+        local = self._root
+        for name in parts:
+            local = local + "/" + name
+            try:
+                st = os.lstat(local)
+            except FileNotFoundError:
+                break  # the rest cannot exist either; the operation itself reports it
+            except NotADirectoryError:
+                break
+            if stat.S_ISLNK(st.st_mode):
+                raise SFTPPermissionDenied("symbolic links are not followed")
+        return "/".join(parts), local
+
+    def _resolve_nonroot(self, path: bytes) -> tuple[str, str]:
+        rel, local = self._resolve(path)
+        if not rel:
+            raise SFTPPermissionDenied("operation not allowed on the root directory")
+        return rel, local
+
+    # -- metadata --------------------------------------------------------------------------
+
+    def realpath(self, path: bytes) -> bytes:
+        rel, _ = self._resolve(path)
+        return os.fsencode("/" + rel)
+
+    def stat(self, path: bytes) -> os.stat_result:
+        _, local = self._resolve(path)
+        return os.lstat(local)  # symlinks are refused by _resolve, so lstat == stat here
+
+    def lstat(self, path: bytes) -> os.stat_result:
+        _, local = self._resolve(path)
+        return os.lstat(local)
+
+    def fstat(self, file_obj: object) -> os.stat_result:
+        self._touch()
+        return os.fstat(self._fd(file_obj))
+
+    def _apply_attrs(self, target: int | str, attrs: SFTPAttrs) -> None:
+        # Only times are honoured: ownership and modes stay ours (a client must not make a
+        # file unreadable to the toolkit), and size changes would rewrite a finished file.
+        if attrs.size is not None:
+            raise SFTPOpUnsupported("changing a file's size is not allowed")
+        if attrs.atime is not None and attrs.mtime is not None:
+            os.utime(target, (attrs.atime, attrs.mtime))
+
+    def setstat(self, path: bytes, attrs: SFTPAttrs) -> None:
+        _, local = self._resolve(path)
+        os.lstat(local)  # existence check with the normal error
+        self._apply_attrs(local, attrs)
+
+    def lsetstat(self, path: bytes, attrs: SFTPAttrs) -> None:
+        self.setstat(path, attrs)
+
+    def fsetstat(self, file_obj: object, attrs: SFTPAttrs) -> None:
+        self._touch()
+        self._apply_attrs(self._fd(file_obj), attrs)
+
+    def statvfs(self, path: bytes) -> os.statvfs_result:
+        _, local = self._resolve(path)
+        return os.statvfs(local)
+
+    def fstatvfs(self, file_obj: object) -> os.statvfs_result:
+        return os.statvfs(self._fd(file_obj))
+
+    async def scandir(self, path: bytes) -> AsyncIterator[SFTPName]:
+        _, local = self._resolve(path)
+        here = os.lstat(local)
+        if not stat.S_ISDIR(here.st_mode):
+            raise OSError(errno.ENOTDIR, "Not a directory")
+        parent = os.lstat(os.path.dirname(local)) if local != self._root else here
+        yield SFTPName(b".", attrs=SFTPAttrs.from_local(here))
+        yield SFTPName(b"..", attrs=SFTPAttrs.from_local(parent))
+        with os.scandir(local) as entries:
+            for entry in entries:
+                if _PART_RE.match(entry.name):
+                    continue
+                try:
+                    attrs = SFTPAttrs.from_local(entry.stat(follow_symlinks=False))
+                except FileNotFoundError:
+                    continue
+                yield SFTPName(os.fsencode(entry.name), attrs=attrs)
+
+    # -- links: never ----------------------------------------------------------------------
+
+    def readlink(self, path: bytes) -> bytes:
+        self._resolve(path)
+        raise SFTPPermissionDenied("links are not supported")
+
+    def symlink(self, oldpath: bytes, newpath: bytes) -> None:
+        self._touch()
+        raise SFTPPermissionDenied("link creation is not allowed")
+
+    def link(self, oldpath: bytes, newpath: bytes) -> None:
+        self._touch()
+        raise SFTPPermissionDenied("link creation is not allowed")
+
+    # -- directories -----------------------------------------------------------------------
+
+    def mkdir(self, path: bytes, attrs: SFTPAttrs) -> None:
+        _, local = self._resolve_nonroot(path)
+        os.mkdir(local, 0o755)  # the client's mode is ignored: the toolkit must be able to read
+
+    def rmdir(self, path: bytes) -> None:
+        _, local = self._resolve_nonroot(path)
+        os.rmdir(local)
+
+    def remove(self, path: bytes) -> None:
+        self._resolve(path)
+        raise SFTPPermissionDenied("files in the receiver cannot be removed")
+
+    def rename(self, oldpath: bytes, newpath: bytes) -> None:
+        old_rel, old_local = self._resolve_nonroot(oldpath)
+        new_rel, new_local = self._resolve_nonroot(newpath)
+        st = os.lstat(old_local)
+        if os.path.lexists(new_local) or new_local in self._state.reserved:
+            raise SFTPFileAlreadyExists("target exists; the receiver never overwrites a file")
+        if stat.S_ISDIR(st.st_mode):
+            if new_rel.startswith(old_rel + "/"):
+                raise SFTPPermissionDenied("cannot move a directory into itself")
+            prefix = old_local + "/"
+            if any(u.final.startswith(prefix) for u in self._state.uploads):
+                raise SFTPFailure("directory has uploads in progress")
+        os.rename(old_local, new_local)
+        self._receiver._renamed(self._state, old_rel, new_rel, directory=stat.S_ISDIR(st.st_mode))
+
+    def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+        # Same as rename: POSIX semantics would replace the target, which we never allow.
+        self.rename(oldpath, newpath)
+
+    # -- files -----------------------------------------------------------------------------
+
+    def open(self, path: bytes, pflags: int, attrs: SFTPAttrs) -> object:
+        rel, local = self._resolve_nonroot(path)
+        if not pflags & (FXF_WRITE | FXF_APPEND | FXF_CREAT | FXF_TRUNC):
+            fd = os.open(local, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise OSError(errno.EISDIR, "Is a directory")
+            return _ReadHandle(fd)
+        return self._receiver._begin_upload(self._state, rel, local,
+                                            read=bool(pflags & FXF_READ),
+                                            append=bool(pflags & FXF_APPEND),
+                                            track=self._uploads)
+
+    def open56(self, path: bytes, desired_access: int, flags: int, attrs: SFTPAttrs) -> object:
+        raise SFTPOpUnsupported("only SFTP version 3 is served")
+
+    @staticmethod
+    def _fd(file_obj: object) -> int:
+        if isinstance(file_obj, _Upload):
+            if file_obj.done:
+                raise SFTPFailure("upload was aborted")
+            return file_obj.fd
+        if isinstance(file_obj, _ReadHandle):
+            return file_obj.fd
+        raise SFTPFailure("invalid handle")
+
+    def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        self._touch()
+        return os.pread(self._fd(file_obj), size, offset)
+
+    def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        self._touch()
+        if not isinstance(file_obj, _Upload):
+            raise SFTPPermissionDenied("file not open for writing")
+        return self._receiver._write(file_obj, offset, data)
+
+    def fsync(self, file_obj: object) -> None:
+        self._touch()
+        os.fsync(self._fd(file_obj))
+
+    def close(self, file_obj: object) -> Awaitable[None] | None:
+        aborting = _closing_during_teardown() or (self._session is not None and self._session.lost)
+        if isinstance(file_obj, _ReadHandle):
+            os.close(file_obj.fd)
+            return None
+        if not isinstance(file_obj, _Upload):
+            return None
+        self._uploads.discard(file_obj)
+        if aborting:
+            self._receiver._abort_upload(file_obj)
+            return None
+        self._touch()
+        return self._receiver._finish_upload(file_obj)
+
+    def exit(self) -> None:
+        # Anything still open here was never closed by the client: not a finished file.
+        for upload in list(self._uploads):
+            self._receiver._abort_upload(upload)
+        self._uploads.clear()
+
+
+class Receiver:
+    """The built-in SFTP receiver: an asyncssh SFTP server with per-appliance jailed accounts."""
+
+    def __init__(self, root: Path, *, listen_host: str = "127.0.0.1", listen_port: int = 0,
+                 advertised_host: str | None = None, legacy_algorithms: bool = False,
+                 idle_timeout: float = 300.0, max_bytes_per_account: int | None = None,
+                 max_files_per_account: int | None = None) -> None:
+        self.root = Path(root)
+        self.listen_host = listen_host
+        self.listen_port = listen_port
+        self._advertised_host = advertised_host
+        self.legacy_algorithms = legacy_algorithms
+        self.idle_timeout = idle_timeout
+        self.max_bytes_per_account = max_bytes_per_account
+        self.max_files_per_account = max_files_per_account
+        self._accounts: dict[str, _AccountState] = {}
+        self._hosts: dict[str, _HostStats] = {}
+        self._sessions: set[_SSHSession] = set()
+        self._uploads: set[_Upload] = set()
+        self._lock = threading.Lock()  # manifest()/stats() may be called from another thread
+        self._dummy = secrets.token_urlsafe(18)
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._port: int | None = None
+        self._host_keys: list[asyncssh.SSHKey] = []
+        self._fingerprints: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        state = f"port {self._port}" if self._port is not None else "stopped"
+        return f"Receiver({str(self.root)!r}, {state}, {len(self._accounts)} accounts)"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port the receiver listens on (only known after `start()`)."""
+        if self._port is None:
+            raise ReceiverError("the receiver is not started")
+        return self._port
+
+    @property
+    def advertised_host(self) -> str:
+        """The address an appliance is told to connect to."""
+        if self._advertised_host:
+            return self._advertised_host
+        if _is_wildcard(self.listen_host):
+            raise ReceiverError(
+                f"the receiver listens on {self.listen_host or 'all addresses'!s}; set advertised_host "
+                "to the address appliances should connect to")
+        return self.listen_host
+
+    @property
+    def host_key_fingerprint(self) -> str:
+        """SHA256 fingerprint of the receiver's primary (ed25519) host key."""
+        if not self._host_keys:
+            raise ReceiverError("the receiver is not started")
+        return self._host_keys[0].get_fingerprint("sha256")
+
+    @property
+    def host_key_fingerprints(self) -> dict[str, str]:
+        """Every host key's fingerprints by algorithm, SHA256 and MD5 (old VOS clients show MD5)."""
+        return dict(self._fingerprints)
+
+    async def start(self) -> None:
+        """Generate host keys and start listening."""
+        if self._acceptor is not None:
+            return
+        self.advertised_host  # noqa: B018 -- fail before binding if nobody could be told where
+        keys = [asyncssh.generate_private_key("ssh-ed25519")]
+        kex, ciphers, macs = list(_MODERN_KEX), list(_MODERN_CIPHERS), list(_MODERN_MACS)
+        if self.legacy_algorithms:
+            # RSA generation is slow-ish; run it off the loop.
+            keys.append(await asyncio.to_thread(asyncssh.generate_private_key, "ssh-rsa", key_size=2048))
+            kex += _LEGACY_KEX
+            ciphers += _LEGACY_CIPHERS
+            macs += _LEGACY_MACS
+        kex = [k for k in kex if k.encode() in asyncssh.kex.get_kex_algs()]  # mlkem needs a backend
+        self._host_keys = keys
+        for key in keys:
+            alg = key.get_algorithm()
+            self._fingerprints[f"{alg} sha256"] = key.get_fingerprint("sha256")
+            self._fingerprints[f"{alg} md5"] = key.get_fingerprint("md5")
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self._acceptor = await asyncssh.listen(
+                self.listen_host, self.listen_port,
+                server_factory=lambda: _SSHSession(self),
+                server_host_keys=keys,
+                sftp_factory=lambda chan: _JailedSFTPServer(chan, self),
+                sftp_version=3,
+                allow_scp=False, allow_pty=False, x11_forwarding=False, agent_forwarding=False,
+                kex_algs=kex, encryption_algs=ciphers, mac_algs=macs, compression_algs=["none"],
+                gss_host=None, gss_kex=False, gss_auth=False, host_based_auth=False,
+                public_key_auth=False, rdns_lookup=False,
+                login_timeout=min(self.idle_timeout, 120.0),
+                keepalive_interval=0,
+                window=_WINDOW, max_pktsize=_MAX_PKTSIZE,
+                config=None,
+            )
+        except OSError as exc:
+            raise ReceiverError(f"cannot listen on {self.listen_host}:{self.listen_port}: "
+                                f"{exc.strerror or exc}") from None
+        self._port = self._acceptor.get_port()
+        self._watchdog = asyncio.create_task(self._idle_watchdog(), name="receiver-idle-watchdog")
+        log.info("SFTP receiver listening on %s:%d (host key %s)", self.listen_host, self._port,
+                 self.host_key_fingerprint)
+
+    async def stop(self) -> None:
+        """Stop listening, drop every connection, delete partial uploads. Safe to call twice."""
+        acceptor, self._acceptor = self._acceptor, None
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+        if acceptor is not None:
+            acceptor.close()
+            await acceptor.wait_closed()
+        sessions = list(self._sessions)
+        for session in sessions:
+            if session.conn is not None:
+                session.conn.abort()
+        # Partial files go now, not whenever asyncssh's teardown gets round to them.
+        for upload in list(self._uploads):
+            self._abort_upload(upload)
+        for session in sessions:
+            if session.conn is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(session.conn.wait_closed(), 2.0)
+        self._port = None
+
+    async def __aenter__(self) -> Receiver:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
+
+    async def _idle_watchdog(self) -> None:
+        """Close connections with no SFTP activity for `idle_timeout` seconds."""
+        interval = max(0.05, min(self.idle_timeout / 4, 5.0))
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for session in list(self._sessions):
+                if now - session.last_activity > self.idle_timeout and session.conn is not None:
+                    log.info("closing idle SFTP connection from %s",
+                             session.conn.get_extra_info("peername"))
+                    session.conn.close()
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def add_account(self, host: str, directory: Path | None = None) -> Account:
+        """Create a fresh login for `host`, jailed in `directory` (default root/<host>)."""
+        if not _HOST_RE.match(host) or host in (".", ".."):
+            raise ReceiverError(f"invalid host name for a receiver directory: {host!r}")
+        target = Path(directory) if directory is not None else self.root / host
+        target.mkdir(parents=True, exist_ok=True)
+        real = Path(os.path.realpath(target))
+        while True:
+            username = f"ops-{secrets.token_hex(4)}"
+            if username not in self._accounts:
+                break
+        account = Account(host=host, username=username, password=Secret.generate(24), directory=real)
+        with self._lock:
+            state = _AccountState(account=account, root=str(real))
+            self._accounts[username] = state
+            self._hosts.setdefault(host, _HostStats()).accounts.append(state)
+        return account
+
+    def remove_account(self, username: str) -> None:
+        """Revoke a login: no new logins, its connections are closed (partial uploads dropped).
+
+        What it already delivered stays in the host's manifest.
+        """
+        with self._lock:
+            state = self._accounts.pop(username, None)
+        if state is None:
+            raise ReceiverError(f"no such receiver account: {username!r}")
+        for session in list(state.sessions):
+            if session.conn is not None:
+                session.conn.abort()
+        for upload in list(state.uploads):
+            self._abort_upload(upload)
+
+    # -- results ---------------------------------------------------------------------------
+
+    def manifest(self, host: str) -> list[ManifestEntry]:
+        """Files completed for `host`'s account(s), sorted by path."""
+        with self._lock:
+            stats = self._hosts.get(host)
+            entries = [e for s in stats.accounts for e in s.entries] if stats is not None else []
+        return sorted(entries, key=lambda e: e.path)
+
+    def stats(self, host: str) -> tuple[int, int]:
+        """(files completed, bytes received including uploads in progress) for progress display."""
+        stats = self._hosts.get(host)
+        return (stats.files, stats.bytes) if stats is not None else (0, 0)
+
+    def write_manifest(self, host: str, path: Path) -> None:
+        """Write `host`'s manifest as a JSON list of {path, size, sha256}, atomically."""
+        path = Path(path)
+        data = [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in self.manifest(host)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    # -- upload machinery (called by _JailedSFTPServer) -------------------------------------
+
+    def _begin_upload(self, state: _AccountState, rel: str, local: str, *, read: bool, append: bool,
+                      track: set[_Upload]) -> _Upload:
+        if os.path.lexists(local) or local in state.reserved:
+            raise SFTPFileAlreadyExists("file exists; the receiver never overwrites a file")
+        limit = self.max_files_per_account
+        if limit is not None and state.files_completed + len(state.uploads) >= limit:
+            raise SFTPFailure(f"quota exceeded: at most {limit} files per account")
+        parent, name = os.path.split(local)
+        temp = f"{parent}/.{name[:200]}.part-{secrets.token_hex(6)}"
+        flags = (os.O_RDWR if read else os.O_WRONLY) | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(temp, flags, 0o644)
+        upload = _Upload(state=state, host=self._hosts.setdefault(state.account.host, _HostStats()),
+                         rel=rel, final=local, temp=temp, fd=fd, append=append)
+        state.uploads.add(upload)
+        state.reserved.add(local)
+        self._uploads.add(upload)
+        track.add(upload)
+        return upload
+
+    def _write(self, upload: _Upload, offset: int, data: bytes) -> int:
+        if upload.done:
+            raise SFTPFailure("upload was aborted")
+        if upload.append:
+            offset = upload.size
+        end = offset + len(data)
+        growth = end - upload.size if end > upload.size else 0
+        limit = self.max_bytes_per_account
+        if limit is not None and growth and upload.state.bytes_used + growth > limit:
+            raise SFTPFailure(f"quota exceeded: at most {limit} bytes per account")
+        view = memoryview(data)
+        written = 0
+        while written < len(data):
+            written += os.pwrite(upload.fd, view[written:], offset + written)
+        if upload.in_order:
+            if offset == upload.hashed:
+                upload.hasher.update(data)
+                upload.hashed = end
+            else:
+                upload.in_order = False  # hash the whole file on close instead
+        if growth:
+            upload.size = end
+            upload.state.bytes_used += growth
+            upload.host.bytes += growth
+        return len(data)
+
+    def _release(self, upload: _Upload) -> None:
+        upload.done = True
+        upload.state.uploads.discard(upload)
+        upload.state.reserved.discard(upload.final)
+        self._uploads.discard(upload)
+        with contextlib.suppress(OSError):
+            os.close(upload.fd)
+
+    def _abort_upload(self, upload: _Upload) -> None:
+        """Forget an upload that was not closed by its client: its partial file is deleted."""
+        if upload.done:
+            return
+        self._release(upload)
+        upload.state.bytes_used -= upload.size
+        upload.host.bytes -= upload.size
+        with contextlib.suppress(OSError):
+            os.unlink(upload.temp)
+        log.info("discarded partial upload %s (%d bytes) for %s", upload.rel, upload.size,
+                 upload.state.account.host)
+
+    def _finish_upload(self, upload: _Upload) -> Awaitable[None] | None:
+        if upload.done:
+            return None
+        if upload.in_order and upload.hashed == upload.size:
+            self._commit(upload, upload.hasher.hexdigest())
+            return None
+        return self._finish_out_of_order(upload)
+
+    async def _finish_out_of_order(self, upload: _Upload) -> None:
+        def digest() -> str:
+            h = hashlib.sha256()
+            # The upload's own descriptor may be write-only; read through a fresh one.
+            with open(upload.temp, "rb", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW)) as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+            return h.hexdigest()
+        # Out-of-order writes (rare: only some clients' parallel requests) cost a re-read; do it
+        # off the event loop so other transfers keep flowing.
+        sha = await asyncio.to_thread(digest)
+        if not upload.done:
+            self._commit(upload, sha)
+
+    def _commit(self, upload: _Upload, sha256: str) -> None:
+        """Give a closed upload its final name (never replacing anything) and record it."""
+        size = os.fstat(upload.fd).st_size
+        self._release(upload)
+        upload.state.bytes_used += size - upload.size
+        upload.host.bytes += size - upload.size
+        try:
+            # link() fails if the name exists, so a file that appeared meanwhile is never replaced.
+            os.link(upload.temp, upload.final)
+        except FileExistsError:
+            self._discard_committed(upload, size)
+            raise SFTPFileAlreadyExists("file exists; the receiver never overwrites a file") from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                self._discard_committed(upload, size)
+                raise
+            # A file system without hard links: rename after an existence check (nothing but
+            # this single-threaded loop writes into the jail, so the check holds).
+            if os.path.lexists(upload.final):
+                self._discard_committed(upload, size)
+                raise SFTPFileAlreadyExists("file exists; the receiver never overwrites a file") from None
+            os.rename(upload.temp, upload.final)
+        else:
+            os.unlink(upload.temp)
+        entry = ManifestEntry(path=upload.rel, size=size, sha256=sha256)
+        with self._lock:
+            upload.state.files_completed += 1
+            upload.host.files += 1
+            upload.state.entries.append(entry)
+        log.debug("received %s (%d bytes) from %s", upload.rel, size, upload.state.account.host)
+
+    def _discard_committed(self, upload: _Upload, size: int) -> None:
+        upload.state.bytes_used -= size
+        upload.host.bytes -= size
+        with contextlib.suppress(OSError):
+            os.unlink(upload.temp)
+
+    def _renamed(self, state: _AccountState, old: str, new: str, *, directory: bool) -> None:
+        """Keep the manifest in step with a client's rename inside its jail."""
+        with self._lock:
+            for i, entry in enumerate(state.entries):
+                if entry.path == old and not directory:
+                    state.entries[i] = ManifestEntry(new, entry.size, entry.sha256)
+                elif directory and entry.path.startswith(old + "/"):
+                    state.entries[i] = ManifestEntry(new + entry.path[len(old):], entry.size, entry.sha256)
+
+
+def _is_wildcard(host: str) -> bool:
+    """Whether `host` is an any-address a client could not connect to."""
+    if host in _WILDCARD_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False

@@ -1,0 +1,360 @@
+"""The built-in SFTP receiver, driven by asyncssh's SFTP client over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncssh
+import pytest
+
+from ops.receiver import Account, ManifestEntry, Receiver, ReceiverError
+
+T = TypeVar("T")
+
+
+def run(coro: Awaitable[T], timeout: float = 20.0) -> T:
+    """Run one async test body with a hard ceiling, so a hang fails instead of stalling."""
+    async def bounded() -> T:
+        return await asyncio.wait_for(coro, timeout)
+    return asyncio.run(bounded())
+
+
+async def connect(receiver: Receiver, account: Account, *, password: str | None = None,
+                  **kwargs: Any) -> asyncssh.SSHClientConnection:
+    """A client connection that ignores the user's ssh config, keys and agent."""
+    return await asyncssh.connect(
+        "127.0.0.1", receiver.port, username=account.username,
+        password=account.password.reveal() if password is None else password,
+        known_hosts=None, client_keys=None, agent_path=None, config=None,
+        preferred_auth="password", **kwargs)
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> bool:
+    """Poll `check` until true or `timeout` (teardown on the server side is asynchronous)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+def all_files(directory: Path) -> list[str]:
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
+
+
+def test_upload_nested_manifest_and_json(tmp_path: Path) -> None:
+    payload = os.urandom(300_000)
+    small = b"2026-11-25 10:00:00 INFO started\n"
+
+    async def body() -> None:
+        async with Receiver(tmp_path / "recv") as receiver:
+            account = receiver.add_account("finesse-a")
+            assert account.directory == (tmp_path / "recv" / "finesse-a").resolve()
+            assert account.username.startswith("ops-")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                await sftp.makedirs("finesse-a/20261125/activelog/desktop/logs/webservices")
+                target = "finesse-a/20261125/activelog/desktop/logs/webservices/Desktop-webservices.log"
+                async with sftp.open(target, "wb") as fh:
+                    for i in range(0, len(payload), 65536):
+                        await fh.write(payload[i:i + 65536], i)
+                async with sftp.open("/top.log", "wb") as fh:
+                    await fh.write(small)
+                assert await sftp.realpath(".") == "/"
+                names = await sftp.listdir("/")
+                assert sorted(n for n in names if n not in (".", "..")) == ["finesse-a", "top.log"]
+                # A client may read back what it sent.
+                async with sftp.open("/top.log", "rb") as fh:
+                    assert await fh.read() == small
+
+            manifest = receiver.manifest("finesse-a")
+            assert manifest == [
+                ManifestEntry(target, len(payload), hashlib.sha256(payload).hexdigest()),
+                ManifestEntry("top.log", len(small), hashlib.sha256(small).hexdigest()),
+            ]
+            assert receiver.stats("finesse-a") == (2, len(payload) + len(small))
+            assert (account.directory / target).read_bytes() == payload
+            assert all_files(account.directory) == sorted([target, "top.log"])  # no temp files left
+
+            out = tmp_path / "out" / "manifest.json"
+            receiver.write_manifest("finesse-a", out)
+            assert json.loads(out.read_text()) == [
+                {"path": e.path, "size": e.size, "sha256": e.sha256} for e in manifest]
+            assert [p.name for p in out.parent.iterdir()] == ["manifest.json"]
+            assert receiver.manifest("unknown-host") == []
+            assert receiver.stats("unknown-host") == (0, 0)
+
+    run(body())
+
+
+def test_out_of_order_writes_hash_the_whole_file(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Receiver(tmp_path) as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                async with sftp.open("f", "wb") as fh:
+                    await fh.write(b"world", 5)
+                    await fh.write(b"hello", 0)
+            assert receiver.manifest("h") == [ManifestEntry("f", 10, hashlib.sha256(b"helloworld").hexdigest())]
+
+    run(body())
+
+
+@pytest.mark.parametrize("how", ["connection-dropped", "sftp-session-closed", "receiver-stopped"])
+def test_partial_upload_never_appears(tmp_path: Path, how: str) -> None:
+    async def body() -> None:
+        receiver = Receiver(tmp_path / "recv")
+        await receiver.start()
+        try:
+            account = receiver.add_account("h")
+            conn = await connect(receiver, account)
+            sftp = await conn.start_sftp_client()
+            fh = await sftp.open("partial.log", "wb")
+            await fh.write(b"x" * 200_000, 0)
+            temps = [p.name for p in account.directory.iterdir()]
+            assert len(temps) == 1 and temps[0].startswith(".partial.log.part-")
+            assert receiver.stats("h") == (0, 200_000)
+            assert "partial.log" not in await sftp.listdir("/")  # temp names are hidden
+            if how == "connection-dropped":
+                conn.abort()
+            elif how == "sftp-session-closed":
+                # The channel closes but the connection stays: asyncssh's teardown path alone.
+                sftp.exit()
+                await sftp.wait_closed()
+            else:
+                await receiver.stop()
+            assert await eventually(lambda: not any(account.directory.iterdir()))
+            assert receiver.manifest("h") == []
+            assert receiver.stats("h") == (0, 0)
+            conn.abort()
+        finally:
+            await receiver.stop()
+
+    run(body())
+
+
+def test_quotas_refuse_with_clear_error(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Receiver(tmp_path, max_bytes_per_account=1000, max_files_per_account=2) as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                async with sftp.open("a", "wb") as fh:
+                    await fh.write(b"a" * 600)
+                with pytest.raises(asyncssh.SFTPFailure, match="quota exceeded"):
+                    async with sftp.open("b", "wb") as fh:
+                        await fh.write(b"b" * 600)
+                # "b" was opened and so counted as a file; it holds 0 bytes, the refused write
+                # left nothing. The third file is over the file quota.
+                with pytest.raises(asyncssh.SFTPFailure, match="quota exceeded"):
+                    await sftp.open("c", "wb")
+            assert [e.path for e in receiver.manifest("h")] == ["a", "b"]
+            assert receiver.manifest("h")[1].size == 0
+
+    run(body())
+
+
+def test_accounts_are_confined_to_their_own_directories(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Receiver(tmp_path / "recv") as receiver:
+            a = receiver.add_account("finesse-a")
+            b = receiver.add_account("finesse-b")
+            async with await connect(receiver, a) as conn, conn.start_sftp_client() as sftp:
+                async with sftp.open("secret-a.log", "wb") as fh:
+                    await fh.write(b"A")
+            async with await connect(receiver, b) as conn, conn.start_sftp_client() as sftp:
+                assert [n for n in await sftp.listdir("/") if n not in (".", "..")] == []
+                for probe in ("/secret-a.log", "/finesse-a/secret-a.log"):
+                    with pytest.raises(asyncssh.SFTPNoSuchFile):
+                        await sftp.stat(probe)
+                for probe in ("../finesse-a/secret-a.log", "/../finesse-a", "x/../../finesse-a"):
+                    with pytest.raises(asyncssh.SFTPPermissionDenied):
+                        await sftp.stat(probe)
+                    with pytest.raises(asyncssh.SFTPPermissionDenied):
+                        await sftp.open(probe, "wb")
+                    with pytest.raises(asyncssh.SFTPPermissionDenied):
+                        await sftp.listdir(probe)
+                # a's password does not open b's account and vice versa
+            with pytest.raises(asyncssh.PermissionDenied):
+                await connect(receiver, b, password=a.password.reveal())
+            assert receiver.manifest("finesse-b") == []
+            assert [e.path for e in receiver.manifest("finesse-a")] == ["secret-a.log"]
+
+    run(body())
+
+
+def test_preexisting_symlinks_are_never_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_text("root:x:0:0\n")
+
+    async def body() -> None:
+        async with Receiver(tmp_path / "recv") as receiver:
+            account = receiver.add_account("h")
+            (account.directory / "escape").symlink_to(outside)
+            (account.directory / "file-link").symlink_to(outside / "passwd")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                for path in ("escape/passwd", "file-link", "escape"):
+                    with pytest.raises(asyncssh.SFTPPermissionDenied):
+                        await sftp.stat(path)
+                    with pytest.raises(asyncssh.SFTPPermissionDenied):
+                        await sftp.open(path, "rb")
+                with pytest.raises(asyncssh.SFTPPermissionDenied):
+                    await sftp.open("escape/new", "wb")
+                with pytest.raises(asyncssh.SFTPPermissionDenied):
+                    await sftp.listdir("escape")
+                with pytest.raises(asyncssh.SFTPPermissionDenied):
+                    await sftp.readlink("file-link")
+                with pytest.raises(asyncssh.SFTPPermissionDenied):
+                    await sftp.symlink("/", "another")
+                with pytest.raises(asyncssh.SFTPPermissionDenied):
+                    await sftp.link("file-link", "hard")
+            assert sorted(p.name for p in outside.iterdir()) == ["passwd"]
+
+    run(body())
+
+
+def test_rename_stays_inside_and_never_overwrites(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Receiver(tmp_path / "recv") as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                for name in ("one.filepart", "two"):
+                    async with sftp.open(name, "wb") as fh:
+                        await fh.write(name.encode())
+                await sftp.rename("one.filepart", "one")
+                await sftp.mkdir("d")
+                await sftp.rename("one", "d/one")
+                await sftp.rename("d", "e")
+                with pytest.raises(asyncssh.SFTPFailure):
+                    await sftp.rename("two", "e/one")
+                with pytest.raises(asyncssh.SFTPFailure):
+                    await sftp.posix_rename("two", "e/one")
+                with pytest.raises(asyncssh.SFTPPermissionDenied):
+                    await sftp.rename("two", "../two")
+                with pytest.raises(asyncssh.SFTPFailure):  # overwrite by reopening for write
+                    await sftp.open("two", "wb")
+                with pytest.raises(asyncssh.SFTPPermissionDenied):
+                    await sftp.remove("two")
+            assert [e.path for e in receiver.manifest("h")] == ["e/one", "two"]
+            assert (account.directory / "e" / "one").read_bytes() == b"one.filepart"
+            assert not (tmp_path / "two").exists()
+
+    run(body())
+
+
+@pytest.mark.filterwarnings("ignore:Diffie-Hellman over finite fields")
+def test_legacy_algorithms_only_when_enabled(tmp_path: Path) -> None:
+    # What an old VOS SFTP client offers (Cisco bug CSCux74884).
+    legacy = {"kex_algs": ["diffie-hellman-group14-sha1"], "encryption_algs": ["aes128-cbc"],
+              "mac_algs": ["hmac-sha1"], "server_host_key_algs": ["ssh-rsa"]}
+
+    async def body() -> None:
+        async with Receiver(tmp_path / "modern") as receiver:
+            account = receiver.add_account("h")
+            with pytest.raises((asyncssh.KeyExchangeFailed, asyncssh.DisconnectError)):
+                await connect(receiver, account, **legacy)
+            async with await connect(receiver, account) as conn:  # modern clients still fine
+                assert conn.get_extra_info("server_version")
+        async with Receiver(tmp_path / "legacy", legacy_algorithms=True) as receiver:
+            account = receiver.add_account("h")
+            assert any(k.startswith("ssh-rsa") for k in receiver.host_key_fingerprints)
+            async with await connect(receiver, account, **legacy) as conn, conn.start_sftp_client() as sftp:
+                async with sftp.open("f", "wb") as fh:
+                    await fh.write(b"legacy")
+            assert [e.path for e in receiver.manifest("h")] == ["f"]
+
+    run(body())
+
+
+def test_idle_connections_are_closed(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Receiver(tmp_path, idle_timeout=0.3) as receiver:
+            account = receiver.add_account("h")
+            conn = await connect(receiver, account)
+            await asyncio.wait_for(conn.wait_closed(), 3.0)
+
+    run(body())
+
+
+def test_no_shell_or_exec(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Receiver(tmp_path) as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn:
+                with pytest.raises((asyncssh.ChannelOpenError, asyncssh.ProcessError)):
+                    result = await conn.run("id", check=True, timeout=5)
+                    # Some servers accept the channel but run nothing: that must not succeed.
+                    assert result.exit_status != 0
+
+    run(body())
+
+
+def test_remove_account_revokes_access(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Receiver(tmp_path) as receiver:
+            account = receiver.add_account("h")
+            conn = await connect(receiver, account)
+            receiver.remove_account(account.username)
+            await asyncio.wait_for(conn.wait_closed(), 3.0)
+            with pytest.raises(asyncssh.PermissionDenied):
+                await connect(receiver, account)
+            with pytest.raises(ReceiverError):
+                receiver.remove_account(account.username)
+
+    run(body())
+
+
+def test_listen_address_and_host_validation(tmp_path: Path) -> None:
+    async def body() -> None:
+        receiver = Receiver(tmp_path, listen_host="0.0.0.0")
+        with pytest.raises(ReceiverError, match="advertised_host"):
+            await receiver.start()
+        with pytest.raises(ReceiverError):
+            _ = receiver.port
+        async with Receiver(tmp_path, listen_host="0.0.0.0", advertised_host="192.0.2.10") as receiver:
+            assert receiver.advertised_host == "192.0.2.10"
+            assert receiver.port > 0
+            assert receiver.host_key_fingerprint.startswith("SHA256:")
+        async with Receiver(tmp_path) as receiver:
+            assert receiver.advertised_host == "127.0.0.1"
+            for bad in ("", "..", "a/b", "../x", "a\0b"):
+                with pytest.raises(ReceiverError):
+                    receiver.add_account(bad)
+        await receiver.stop()  # idempotent
+
+    run(body())
+
+
+def test_password_never_shown(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("asyncssh").setLevel(logging.DEBUG)
+    asyncssh.set_debug_level(2)
+
+    async def body() -> str:
+        async with Receiver(tmp_path) as receiver:
+            account = receiver.add_account("h")
+            secret = account.password.reveal()
+            texts = [repr(account), str(account), repr(receiver), f"{account.password}"]
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                async with sftp.open("f", "wb") as fh:
+                    await fh.write(b"data")
+            with pytest.raises(asyncssh.PermissionDenied) as excinfo:
+                await connect(receiver, account, password=secret + "x")
+            texts.append(str(excinfo.value))
+            for text in texts:
+                assert secret not in text
+            return secret
+
+    try:
+        secret = run(body())
+    finally:
+        asyncssh.set_debug_level(1)
+        logging.getLogger("asyncssh").setLevel(logging.NOTSET)
+    assert caplog.records and secret not in caplog.text
