@@ -24,7 +24,10 @@ import asyncssh
 from ops.lab import logtree
 from ops.lab.commands import CommandContext, QuitSession, load_handlers
 from ops.lab.logtree import LogFile
+from ops.lab.push import PushRecord
 from ops.lab.terminal import Interrupted, SessionClosed, Terminal
+
+__all__ = ["LabAppliance", "LabConfig", "PushRecord", "run_forever"]
 
 log = logging.getLogger(__name__)
 
@@ -61,25 +64,6 @@ class LabConfig:
     sftp_legacy_only: bool = False
     version: str = "12.6.1.10000-5"
     transfer_delay: float = 0.0
-
-
-@dataclass(frozen=True)
-class PushRecord:
-    """One `file get` transfer the appliance made (never its password)."""
-
-    host: str
-    port: int
-    username: str
-    directory: str
-    files: tuple[LogFile, ...]
-    remote_paths: tuple[str, ...]
-    compressed: bool = False
-    ok: bool = True
-    error: str = ""
-
-    @property
-    def target(self) -> str:
-        return f"{self.username}@{self.host}:{self.port}:{self.directory}"
 
 
 @dataclass

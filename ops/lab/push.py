@@ -1,0 +1,192 @@
+"""The appliance's outbound SFTP client: how `file get` delivers files to a receiver.
+
+Kept apart from the CLI dialog so the transfer (algorithms, host-key lookup, directory
+creation, tar.gz packing) can be reasoned about on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import posixpath
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from ops.lab.logtree import LogFile
+
+# What the SFTP client of older VOS releases offers, and nothing else.
+LEGACY_ALGS: dict[str, list[str]] = {
+    "kex_algs": ["diffie-hellman-group14-sha1"],
+    "encryption_algs": ["aes128-cbc", "aes256-cbc"],
+    "mac_algs": ["hmac-sha1"],
+    "server_host_key_algs": ["ssh-rsa"],
+}
+CONNECT_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class PushRecord:
+    """One `file get` transfer the appliance made (never its password)."""
+
+    host: str
+    port: int
+    username: str
+    directory: str
+    files: tuple[LogFile, ...]
+    remote_paths: tuple[str, ...]
+    compressed: bool = False
+    ok: bool = True
+    error: str = ""
+
+    @property
+    def target(self) -> str:
+        return f"{self.username}@{self.host}:{self.port}:{self.directory}"
+
+
+class PushError(Exception):
+    """A transfer failed; the message is what the appliance prints (never holds the password)."""
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    """Where the user asked the files to go."""
+
+    host: str
+    port: int
+    username: str
+    directory: str
+
+
+def key_type_label(key: asyncssh.SSHKey) -> str:
+    """OpenSSH's name for a key type in prompts: ED25519, RSA, ECDSA ..."""
+    alg = key.get_algorithm()
+    if "ed25519" in alg:
+        return "ED25519"
+    if "ed448" in alg:
+        return "ED448"
+    if alg.startswith("ecdsa"):
+        return "ECDSA"
+    if "rsa" in alg:
+        return "RSA"
+    return alg.upper()
+
+
+def _alg_options(legacy: bool) -> dict[str, Any]:
+    return dict(LEGACY_ALGS) if legacy else {}
+
+
+async def fetch_host_key(target: PushTarget, *, legacy: bool) -> asyncssh.SSHKey:
+    """The receiver's host key, fetched before authenticating (as ssh does before asking)."""
+    try:
+        key = await asyncio.wait_for(
+            asyncssh.get_server_host_key(
+                target.host, target.port, config=None,
+                kex_algs=LEGACY_ALGS["kex_algs"] if legacy else (),
+                server_host_key_algs=LEGACY_ALGS["server_host_key_algs"] if legacy else (),
+            ),
+            CONNECT_TIMEOUT,
+        )
+    except (OSError, asyncssh.Error, TimeoutError) as exc:
+        raise PushError(f"Could not connect to the SFTP server {target.host}:{target.port}: {_reason(exc)}") from exc
+    if key is None:
+        raise PushError(f"Could not connect to the SFTP server {target.host}:{target.port}: no host key")
+    return key
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "connection timed out"
+    if isinstance(exc, asyncssh.Error):
+        return exc.reason or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def remote_layout(target: PushTarget, files: list[LogFile], *, nested: bool, hostname: str,
+                  when: datetime) -> tuple[str, list[str]]:
+    """The base directory and the remote path of each file (relpath kept below the base)."""
+    base = target.directory.strip() or "."
+    if nested:
+        base = posixpath.join(base, hostname, when.strftime("%Y%m%d%H%M%S"), "activelog")
+    return base, [posixpath.join(base, f.relpath) for f in files]
+
+
+def build_archive(root: Path, files: list[LogFile], dest: Path) -> None:
+    """Pack `files` into the tar.gz at `dest`, each as `activelog/<relpath>`."""
+    with tarfile.open(dest, "w:gz") as tar:
+        for f in files:
+            tar.add(root / f.relpath, arcname=f"activelog/{f.relpath}", recursive=False)
+
+
+async def _ensure_dir(sftp: asyncssh.SFTPClient, path: str, made: set[str]) -> None:
+    if path in ("", ".", "/") or path in made:
+        return
+    await _ensure_dir(sftp, posixpath.dirname(path.rstrip("/")), made)
+    try:
+        await sftp.mkdir(path)
+    except asyncssh.SFTPError:
+        # Receivers answer mkdir of an existing directory with FAILURE rather than a clear code.
+        if not await sftp.isdir(path):
+            raise
+    made.add(path)
+
+
+async def push(
+    target: PushTarget,
+    password: str,
+    host_key: asyncssh.SSHKey,
+    uploads: list[tuple[Path, str]],
+    *,
+    legacy: bool,
+    transfer_delay: float = 0.0,
+    on_file: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Log in to the receiver with a password and upload each (local, remote path) pair."""
+    try:
+        conn = await asyncio.wait_for(
+            asyncssh.connect(
+                target.host, target.port, username=target.username, password=password,
+                known_hosts=([host_key], [], []), client_keys=None, agent_path=None, config=None,
+                preferred_auth=["password", "keyboard-interactive"], **_alg_options(legacy),
+            ),
+            CONNECT_TIMEOUT,
+        )
+    except asyncssh.PermissionDenied as exc:
+        raise PushError(f"Authentication failed for user {target.username} on {target.host}") from exc
+    except asyncssh.HostKeyNotVerifiable as exc:
+        raise PushError("Host key verification failed.") from exc
+    except (OSError, asyncssh.Error, TimeoutError) as exc:
+        raise PushError(f"Could not connect to the SFTP server {target.host}:{target.port}: {_reason(exc)}") from exc
+    try:
+        async with conn, conn.start_sftp_client() as sftp:
+            made: set[str] = set()
+            for local, remote in uploads:
+                await _ensure_dir(sftp, posixpath.dirname(remote), made)
+                await sftp.put(str(local), remote)
+                if transfer_delay:
+                    await asyncio.sleep(transfer_delay)
+                if on_file is not None:
+                    await on_file()
+    except (OSError, asyncssh.Error) as exc:
+        raise PushError(f"File transfer failed: {_reason(exc)}") from exc
+
+
+class ArchiveDir:
+    """A temporary directory for a `compress` archive, removed on exit."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="ops-lab-tgz-"))
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
