@@ -137,7 +137,7 @@ async def receiver(root: Path, **kw: Any) -> AsyncIterator[tuple[int, asyncssh.S
     key = kw.pop("key", None) or asyncssh.generate_private_key("ssh-ed25519")
     server = await asyncssh.listen(
         "127.0.0.1", 0, server_factory=_ReceiverAuth, server_host_keys=[key],
-        sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=str(root)), allow_scp=False, **kw)
+        sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=str(root).encode()), allow_scp=False, **kw)
     try:
         yield server.get_port(), key
     finally:
@@ -343,7 +343,8 @@ def test_full_dialog_pushes_identical_files(tmp_path: Path) -> None:
             _head, tail = await answer_dialog(sh, "file get activelog desktop/logs/webservices match new",
                                               port, host_key=None)
             assert "authenticity" not in tail and tail.endswith(".\r\nTransfer completed.\r\nadmin:")
-            assert (tmp_path / "recv/desktop/logs/webservices/Desktop-webservices.new.log").read_bytes() == b"fresh line\n"
+            fresh = tmp_path / "recv/desktop/logs/webservices/Desktop-webservices.new.log"
+            assert fresh.read_bytes() == b"fresh line\n"
 
     run(main())
 
@@ -472,5 +473,30 @@ def test_known_hosts_line_and_fingerprint() -> None:
             known = asyncssh.import_known_hosts(line + "\n")
             async with shell(lab, known_hosts=known) as sh:
                 assert "admin" in await sh.run("show myself")
+
+    run(main())
+
+
+@pytest.mark.filterwarnings("ignore:Diffie-Hellman over finite fields")
+def test_legacy_sftp_client_and_changed_host_key(tmp_path: Path) -> None:
+    async def main() -> None:
+        rsa = asyncssh.generate_private_key("ssh-rsa", key_size=2048)
+        async with lab_and_shell(sftp_legacy_only=True) as (lab, sh):
+            # A modern-only receiver cannot talk to the legacy client.
+            async with receiver(tmp_path / "modern", key=rsa, kex_algs=["curve25519-sha256"]) as (port, _key):
+                _head, tail = await answer_dialog(sh, "file get activelog desktop/logs/dbalerter", port, host_key=None)
+                assert "Could not connect to the SFTP server" in tail
+            # asyncssh, like OpenSSH, leaves CBC ciphers out by default: a receiver must enable them.
+            legacy = dict(kex_algs=["curve25519-sha256", "diffie-hellman-group14-sha1"],
+                          encryption_algs=["aes128-ctr", "aes128-cbc"], mac_algs=["hmac-sha2-256", "hmac-sha1"])
+            async with receiver(tmp_path / "legacy", key=rsa, **legacy) as (port, _key):
+                expected = lab.select("desktop/logs/dbalerter")
+                _head, tail = await answer_dialog(sh, "file get activelog desktop/logs/dbalerter", port)
+                assert "RSA key fingerprint is SHA256:" in tail and "Transfer completed." in tail
+                assert_same_files(lab, expected, tmp_path / "legacy")
+                lab.known_hosts[f"127.0.0.1:{port}"] = asyncssh.generate_private_key("ssh-rsa", key_size=1024)
+                _head, tail = await answer_dialog(sh, "file get activelog desktop/logs/dbalerter", port, host_key=None)
+                assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in tail and "Host key verification failed." in tail
+                assert tail.endswith("Executed command unsuccessfully\r\nadmin:")
 
     run(main())

@@ -1,0 +1,130 @@
+"""Pure tests of the lab's activelog tree: generation, scanning and VOS file-spec selection."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ops.lab.logtree import LogFile, generate_tree, parse_abstime, scan, select
+
+NOW = 1_795_000_000.0
+DAY = 86400
+
+
+def _tree_bytes(root: Path) -> dict[str, bytes]:
+    return {f.relpath: (root / f.relpath).read_bytes() for f in scan(root)}
+
+
+def test_generate_tree_is_realistic_and_deterministic(tmp_path: Path) -> None:
+    files = generate_tree(tmp_path / "a", now=NOW, seed=3)
+    again = generate_tree(tmp_path / "b", now=NOW, seed=3)
+    other = generate_tree(tmp_path / "c", now=NOW, seed=4)
+    assert files == again
+    assert _tree_bytes(tmp_path / "a") == _tree_bytes(tmp_path / "b")
+    assert [f.relpath for f in other] != [f.relpath for f in files]
+    assert files == scan(tmp_path / "a")
+
+    assert 60 <= len(files) <= 150
+    assert sum(f.size for f in files) < 15_000_000
+    assert all(1000 <= f.size <= 310_000 for f in files)
+    assert all(NOW - 30 * DAY <= f.mtime <= NOW for f in files)
+    assert sum(1 for f in files if f.mtime >= NOW - 2 * DAY) >= 5
+    dirs = {f.relpath.rsplit("/", 1)[0] for f in files}
+    for d in ("webservices", "openfire", "realm", "clientlogs", "dbalerter"):
+        assert f"desktop/logs/{d}" in dirs
+    assert any(not d.startswith("desktop/") for d in dirs)
+    ws = [f.name for f in files if f.relpath.startswith("desktop/logs/webservices/")]
+    assert all(re.fullmatch(r"Desktop-webservices\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}\.log", n) for n in ws)
+    assert any(re.fullmatch(r"\d+\.\d{4}-\d\d-\d\dT[\d.-]+\.txt", f.name) for f in files
+               if "clientlogs" in f.relpath)
+    first_line = (tmp_path / "a" / files[-1].relpath).read_text().splitlines()[0]
+    assert len(first_line) > 40
+
+
+def _make(root: Path, relpath: str, age_days: float, size: int = 10) -> None:
+    path = root / relpath
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    t = NOW - age_days * DAY
+    os.utime(path, (t, t))
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    root = tmp_path / "activelog"
+    _make(root, "desktop/logs/top.txt", 0.5)
+    _make(root, "desktop/logs/webservices/Desktop-webservices.1.log", 1)
+    _make(root, "desktop/logs/webservices/Desktop-webservices.2.log", 5)
+    _make(root, "desktop/logs/webservices/notes.txt", 40)
+    _make(root, "desktop/logs/openfire/error.log", 0.01)
+    _make(root, "desktop/logs/openfire/archive/old.log", 20)
+    _make(root, "tomcat/logs/catalina.log", 3)
+    return root
+
+
+def _names(files: list[LogFile]) -> list[str]:
+    return [f.relpath for f in files]
+
+
+def test_select_spec_and_recursion(small: Path) -> None:
+    # A directory means dir/*; without recurs sub-directories are skipped.
+    assert _names(select(small, "desktop/logs")) == ["desktop/logs/top.txt"]
+    assert select(small, "desktop/logs") == select(small, "/desktop/logs/*")
+    assert _names(select(small, "desktop/logs/*", recurs=True)) == [
+        "desktop/logs/openfire/archive/old.log", "desktop/logs/openfire/error.log", "desktop/logs/top.txt",
+        "desktop/logs/webservices/Desktop-webservices.1.log", "desktop/logs/webservices/Desktop-webservices.2.log",
+        "desktop/logs/webservices/notes.txt"]
+    assert _names(select(small, "desktop/logs/webservices/*.log")) == [
+        "desktop/logs/webservices/Desktop-webservices.1.log", "desktop/logs/webservices/Desktop-webservices.2.log"]
+    assert _names(select(small, "desktop/logs/open*", recurs=True)) == [
+        "desktop/logs/openfire/archive/old.log", "desktop/logs/openfire/error.log"]
+    assert _names(select(small, "desktop/logs/open*")) == []
+    assert _names(select(small, "tomcat/logs/catalina.log")) == ["tomcat/logs/catalina.log"]
+    assert select(small, "no/such/dir") == []
+    assert len(select(small, "/", recurs=True)) == 7
+    with pytest.raises(ValueError, match=r"\.\."):
+        select(small, "desktop/../../etc")
+
+
+def test_select_time_and_match_filters(small: Path) -> None:
+    assert _names(select(small, "desktop/logs", recurs=True, reltime=("days", 2), now=NOW)) == [
+        "desktop/logs/openfire/error.log", "desktop/logs/top.txt",
+        "desktop/logs/webservices/Desktop-webservices.1.log"]
+    assert _names(select(small, "desktop/logs", recurs=True, reltime=("hours", 1), now=NOW)) == [
+        "desktop/logs/openfire/error.log"]
+    assert len(select(small, "/", recurs=True, reltime=("weeks", 1), now=NOW)) == 5
+    assert len(select(small, "/", recurs=True, reltime=("months", 1), now=NOW)) == 6
+    assert len(select(small, "/", recurs=True, reltime=("minutes", 10), now=NOW)) == 0
+    local = datetime.fromtimestamp(NOW)
+    window = (local - timedelta(days=6), local - timedelta(days=2))
+    assert _names(select(small, "/", recurs=True, abstime=window)) == [
+        "desktop/logs/webservices/Desktop-webservices.2.log", "tomcat/logs/catalina.log"]
+    assert _names(select(small, "desktop/logs", recurs=True, match=r"\.log$")) == [
+        "desktop/logs/openfire/archive/old.log", "desktop/logs/openfire/error.log",
+        "desktop/logs/webservices/Desktop-webservices.1.log", "desktop/logs/webservices/Desktop-webservices.2.log"]
+    # match applies to the basename only.
+    assert select(small, "desktop/logs", recurs=True, match="webservices/") == []
+    with pytest.raises(ValueError, match="reltime unit"):
+        select(small, "desktop/logs", reltime=("fortnights", 1), now=NOW)
+    with pytest.raises(ValueError, match="regular expression"):
+        select(small, "desktop/logs", match="(")
+
+
+def test_scan_sees_new_files(small: Path) -> None:
+    before = scan(small)
+    _make(small, "desktop/logs/realm/realm.new.log", 0, size=123)
+    after = scan(small)
+    assert len(after) == len(before) + 1
+    assert LogFile("desktop/logs/realm/realm.new.log", 123, NOW) in after
+
+
+def test_parse_abstime() -> None:
+    assert parse_abstime("18:00:10/20/13") == datetime(2013, 10, 20, 18, 0)
+    assert parse_abstime("7:05:1/2/26") == datetime(2026, 1, 2, 7, 5)
+    for bad in ("18:00 10/20/13", "2013-10-20", "25:00:10/20/13", "18:00:13/20/13", ""):
+        with pytest.raises(ValueError, match="abstime"):
+            parse_abstime(bad)
