@@ -112,7 +112,7 @@ _REFERENCE_RE = re.compile(r"^(env|file|prompt)(?::(.*))?$", re.S)
 
 def is_reference(text: str) -> bool:
     match = _REFERENCE_RE.match(text)
-    return bool(match) and (match.group(1) == "prompt" or bool(match.group(2)))
+    return match is not None and (match.group(1) == "prompt" or bool(match.group(2)))
 
 
 def resolve(reference: str, *, base_dir: Path | None = None,

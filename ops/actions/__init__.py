@@ -1,0 +1,9 @@
+"""Step kinds, one module each; `ACTIONS` maps a playbook key to its implementation."""
+
+from __future__ import annotations
+
+from ops.actions.activelog import ActivelogAction
+from ops.actions.base import Action
+from ops.actions.cli import CliAction
+
+ACTIONS: dict[str, Action] = {action.name: action for action in (ActivelogAction(), CliAction())}

@@ -1,0 +1,203 @@
+"""`activelog` step: `file get activelog ...`, pushed by the appliance into the built-in receiver.
+
+The step answers the appliance's dialog with the receiver's address and this run's credentials
+for the host, waits for `Transfer completed.`, then checks that what arrived whole matches what
+the appliance announced (`Number of files affected`, `Total size in Bytes`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.parsers.activelog import parse_announcement, parse_file_list, transfer_completed
+from ops.session.channel import Answer
+
+RELTIME_UNITS = ("minutes", "hours", "days", "weeks", "months")
+ABSTIME_RE = re.compile(r"^\d{1,2}:\d{2}:\d{1,2}/\d{1,2}/\d{2}$")
+ABSTIME_FORMAT = "%H:%M:%m/%d/%y"
+
+
+class Reltime(Args):
+    """Exactly one of the units, e.g. `{days: 2}`."""
+
+    minutes: int | None = Field(None, gt=0)
+    hours: int | None = Field(None, gt=0)
+    days: int | None = Field(None, gt=0)
+    weeks: int | None = Field(None, gt=0)
+    months: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> Reltime:
+        given = [u for u in RELTIME_UNITS if getattr(self, u) is not None]
+        if len(given) != 1:
+            raise ValueError(f"reltime takes exactly one of {', '.join(RELTIME_UNITS)} (got {len(given)})")
+        return self
+
+    def cli(self) -> str:
+        unit = next(u for u in RELTIME_UNITS if getattr(self, u) is not None)
+        return f"reltime {unit} {getattr(self, unit)}"
+
+
+def _abstime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if ABSTIME_RE.match(text):
+            return datetime.strptime(text, ABSTIME_FORMAT)
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a time: use hh:mm:MM/DD/YY (18:00:10/20/13) or YYYY-MM-DD HH:MM")
+
+
+class Abstime(Args):
+    """A window in the appliance's local time: `{from: "2026-11-24 08:00", to: "2026-11-24 12:00"}`."""
+
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> datetime:
+        return _abstime(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Abstime:
+        if self.start > self.end:
+            raise ValueError("abstime 'from' is after 'to'")
+        return self
+
+    def cli(self) -> str:
+        return f"abstime {self.start.strftime(ABSTIME_FORMAT)} {self.end.strftime(ABSTIME_FORMAT)}"
+
+
+class ActivelogArgs(Args):
+    path: str
+    recurs: bool = False
+    compress: bool = False
+    reltime: Reltime | None = None
+    abstime: Abstime | None = None
+    match: str | None = None
+    directory: str = "/"
+    timeout: float = Field(120.0, gt=0, description="seconds the appliance may stay silent")
+    verify: bool = True
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value or any(c.isspace() for c in value):
+            raise ValueError("path is a non-empty activelog file-spec without spaces, e.g. desktop/logs/*")
+        if value.startswith("/") or ".." in PurePosixPath(value).parts:
+            raise ValueError("path is relative to activelog and may not contain '..'")
+        return value
+
+    @field_validator("match")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value or any(c.isspace() for c in value):
+            raise ValueError("match is a regex without spaces (the appliance splits its command line on them)")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"match is not a valid regex: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_window(self) -> ActivelogArgs:
+        if self.reltime is not None and self.abstime is not None:
+            raise ValueError("give reltime or abstime, not both")
+        return self
+
+
+def build_command(args: ActivelogArgs) -> str:
+    parts = ["file get activelog", args.path]
+    if args.recurs:
+        parts.append("recurs")
+    if args.compress:
+        parts.append("compress")
+    if args.reltime is not None:
+        parts.append(args.reltime.cli())
+    if args.abstime is not None:
+        parts.append(args.abstime.cli())
+    if args.match:
+        parts += ["match", args.match]
+    return " ".join(parts)
+
+
+class ActivelogAction(Action):
+    name = "activelog"
+    Args = ActivelogArgs
+
+    def commands(self, args: ActivelogArgs) -> list[str]:
+        return [build_command(args) + "   (answers: y, receiver address/port/user/password, directory "
+                + args.directory + ")"]
+
+    async def run(self, ctx: HostContext, args: ActivelogArgs) -> StepResult:
+        channel = await ctx.channel()
+        receiver, account = ctx.receiver()
+        before = {e.path for e in receiver.manifest(ctx.host.name)}
+        command = build_command(args)
+        answers = [
+            Answer(r"Would you like to proceed \[y/n\]\?", "y", name="proceed"),
+            Answer(r"SFTP server IP:", receiver.advertised_host, name="SFTP server IP"),
+            Answer(r"SFTP server port(?: \[\d+\])?:", str(receiver.port), name="SFTP server port"),
+            Answer(r"User ID:", account.username, name="User ID"),
+            Answer(r"[Pp]assword:", account.password, secret=True, name="Password"),
+            Answer(r"Download directory:", args.directory, name="Download directory"),
+            Answer(r"\(yes/no(?:/\[fingerprint\])?\)\?", "yes", name="host key question"),
+        ]
+        result = await channel.dialog(command, answers, timeout=args.timeout)
+        output = result.output
+        announced = parse_announcement(output)
+        if announced is None:
+            return StepResult(ok=True, changed=False, message="no files matched",
+                              data={"command": command, "announced_files": 0, "announced_bytes": 0,
+                                    "files_received": 0, "bytes_received": 0, "files": []})
+        if not transfer_completed(output):
+            raise StepFailed(f"the appliance did not report 'Transfer completed' for {command!r}",
+                             {"command": command, "output_tail": output[-500:]})
+        received = [e for e in receiver.manifest(ctx.host.name) if e.path not in before]
+        files = [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in received]
+        got_bytes = sum(e.size for e in received)
+        data: dict[str, Any] = {
+            "command": command, "announced_files": announced.files, "announced_bytes": announced.bytes,
+            "files_received": len(received), "bytes_received": got_bytes, "files": files,
+            "compressed": args.compress,
+        }
+        if args.verify and not args.compress and (len(received) != announced.files or got_bytes != announced.bytes):
+            missing = await self._missing(ctx, args, received)
+            data["missing"] = missing
+            raise StepFailed(
+                f"incomplete transfer: appliance announced {announced.files} files / {announced.bytes} bytes, "
+                f"received {len(received)} files / {got_bytes} bytes whole"
+                + (f"; missing: {', '.join(missing[:20])}" + (" ..." if len(missing) > 20 else "") if missing else ""),
+                data)
+        if args.compress and not received:
+            raise StepFailed("compressed transfer reported complete but no archive arrived", data)
+        return StepResult(ok=True, changed=True, files=files,
+                          message=f"{len(received)} files, {got_bytes} bytes", data=data)
+
+    async def _missing(self, ctx: HostContext, args: ActivelogArgs, received: list[Any]) -> list[str]:
+        """Names the appliance lists for the spec's directory that did not arrive whole."""
+        channel = await ctx.channel()
+        directory = str(PurePosixPath(args.path).parent) if any(c in args.path for c in "*?[") else args.path
+        try:
+            listing = await channel.send(f"file list activelog {directory} detail", timeout=args.timeout)
+        except Exception:  # noqa: BLE001 - naming the missing files is best effort after a failure
+            return []
+        got = {PurePosixPath(e.path).name for e in received}
+        pattern = re.compile(args.match) if args.match else None
+        glob = PurePosixPath(args.path).name if any(c in args.path for c in "*?[") else "*"
+        return sorted(e.name for e in parse_file_list(listing)
+                      if not e.is_dir and e.name not in got and PurePosixPath(e.name).match(glob)
+                      and (pattern is None or pattern.search(e.name)))

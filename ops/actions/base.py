@@ -1,0 +1,69 @@
+"""What every step kind shares: its arguments model, its result, and the host context it runs in."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from ops.inventory import Host
+    from ops.receiver import Account, Receiver
+    from ops.session.channel import VOSChannel
+
+
+class Args(BaseModel):
+    """Base of every action's arguments: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StepFailed(Exception):
+    """A step that ran and did not do what it should; `data` still goes to the report."""
+
+    def __init__(self, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.data = data or {}
+
+
+@dataclass
+class StepResult:
+    ok: bool = True
+    changed: bool = False
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+
+class HostContext(ABC):
+    """The runner's side of a host as a step sees it."""
+
+    host: Host
+    host_dir: Path
+    check: bool
+
+    @abstractmethod
+    async def channel(self) -> VOSChannel:
+        """The host's CLI session, opened on first use."""
+
+    @abstractmethod
+    def receiver(self) -> tuple[Receiver, Account]:
+        """The run's SFTP receiver and this host's account on it."""
+
+
+class Action(ABC):
+    """One step kind: `name` is its key in a playbook step."""
+
+    name: ClassVar[str]
+    Args: ClassVar[type[Args]]
+
+    @abstractmethod
+    def commands(self, args: Any) -> list[str]:
+        """What the step would send to the appliance (shown by `ops run --check`)."""
+
+    @abstractmethod
+    async def run(self, ctx: HostContext, args: Any) -> StepResult:
+        """Do the step; raise StepFailed (or a SessionError) when it did not work."""

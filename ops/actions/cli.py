@@ -1,0 +1,85 @@
+"""`cli` step: any admin CLI command, answering the prompts it asks.
+
+```yaml
+- name: Version
+  cli:
+    command: show version active
+    prompts: [{expect: 'Enter \\(yes/no\\)\\?', answer: 'no'}]
+    fail_when: 'Error'
+  register: version
+```
+The registered result holds `output` (text) and `lines`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator
+
+from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.secrets import Secret, is_reference, resolve
+from ops.session.channel import Answer
+
+
+class PromptArgs(Args):
+    expect: str
+    answer: str
+    secret: bool = False
+
+    @field_validator("expect")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"expect is not a valid regex: {exc}") from None
+        return value
+
+
+class CliArgs(Args):
+    command: str = Field(min_length=1)
+    prompts: list[PromptArgs] = Field(default_factory=list)
+    timeout: float = Field(60.0, gt=0)
+    fail_when: str | None = None
+
+    @field_validator("command")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if "\n" in value or "\r" in value:
+            raise ValueError("command is one line")
+        return value.strip()
+
+    @field_validator("fail_when")
+    @classmethod
+    def _fail_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"fail_when is not a valid regex: {exc}") from None
+        return value
+
+
+def _answer_value(prompt: PromptArgs, base: str) -> str | Secret:
+    if prompt.secret and is_reference(prompt.answer):
+        return resolve(prompt.answer)
+    return Secret(prompt.answer, f"{base} answer") if prompt.secret else prompt.answer
+
+
+class CliAction(Action):
+    name = "cli"
+    Args = CliArgs
+
+    def commands(self, args: CliArgs) -> list[str]:
+        return [args.command]
+
+    async def run(self, ctx: HostContext, args: CliArgs) -> StepResult:
+        channel = await ctx.channel()
+        answers = [Answer(p.expect, _answer_value(p, args.command), secret=p.secret, once=False, name=p.expect)
+                   for p in args.prompts]
+        result = await channel.dialog(args.command, answers, timeout=args.timeout)
+        data = {"command": args.command, "output": result.output, "lines": result.output.splitlines()}
+        if args.fail_when and re.search(args.fail_when, result.output):
+            raise StepFailed(f"output matches fail_when {args.fail_when!r}", data)
+        return StepResult(ok=True, changed=False, message=f"{len(data['lines'])} lines", data=data)

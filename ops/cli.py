@@ -1,0 +1,143 @@
+"""The `ops` command: run, validate, lab.
+
+Exit codes: 0 everything ok, 1 a host failed, 2 bad input (playbook, inventory, flags).
+Heavy modules (asyncssh, pydantic models, the lab) are imported inside the commands, so
+`ops --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ops", description="Automate Cisco Finesse / VOS appliance chores "
+                                     "from YAML playbooks.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a playbook against the inventory's hosts")
+    run.add_argument("playbook", type=Path)
+    run.add_argument("-i", "--inventory", type=Path, default=Path("inventory.yaml"))
+    run.add_argument("-l", "--limit", help="only hosts matching this pattern (host, group, glob, a,b, !x)")
+    run.add_argument("--check", action="store_true", help="print what each host would get; touch nothing")
+    run.add_argument("-v", "--verbose", action="count", default=0, help="print every step event")
+    run.add_argument("-o", "--output", type=Path, default=Path("collected"), help="where run directories go")
+    run.add_argument("-f", "--forks", type=_positive, default=20, help="hosts run at once (default 20)")
+    run.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a silent appliance")
+
+    validate = sub.add_parser("validate", help="check a playbook (and inventory) without touching any host")
+    validate.add_argument("playbook", type=Path)
+    validate.add_argument("-i", "--inventory", type=Path, default=None)
+
+    lab = sub.add_parser("lab", help="run a lab appliance (VOS CLI emulator) in the foreground")
+    lab.add_argument("--host", default="127.0.0.1")
+    lab.add_argument("--port", type=int, default=2222)
+    lab.add_argument("--hostname", default="finesse-a")
+    lab.add_argument("--username", default="admin")
+    lab.add_argument("--password-env", default="OPS_LAB_PASSWORD",
+                     help="environment variable holding the admin password (default OPS_LAB_PASSWORD)")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "validate":
+            return _validate(args)
+        return _lab(args)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+def _load(args: argparse.Namespace, inventory_path: Path | None):  # type: ignore[no-untyped-def]
+    from ops.inventory import load_inventory
+    from ops.playbook import load_playbook
+
+    inventory = load_inventory(inventory_path) if inventory_path is not None else None
+    return load_playbook(args.playbook, inventory), inventory
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ops.yamlsource import InputError
+
+    try:
+        playbook, inventory = _load(args, args.inventory)
+    except InputError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    hosts = f", {len(playbook.targets)} host(s)" if inventory is not None else ""
+    print(f"{args.playbook}: ok ({len(playbook.steps)} steps{hosts})")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ops.report import recap_lines
+    from ops.runner import RunOptions, run_playbook
+    from ops.secrets import mask
+    from ops.yamlsource import InputError
+
+    try:
+        playbook, inventory = _load(args, args.inventory)
+    except InputError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    if args.limit:
+        allowed = {h.name for h in inventory.select(args.limit)}
+        playbook.targets = [h for h in playbook.targets if h.name in allowed]
+        if not playbook.targets:
+            _err(f"--limit {args.limit!r} leaves no host of the playbook's {playbook.hosts!r}")
+            return EXIT_BAD_INPUT
+    verbose = args.verbose or args.check
+
+    def on_event(host: str, text: str) -> None:
+        if verbose or text.startswith("finished") or "FAILED" in text:
+            print(mask(f"{host} | {text}"), flush=True)
+
+    options = RunOptions(output=args.output, forks=args.forks, check=args.check, verbose=args.verbose,
+                         command_timeout=args.timeout)
+    print(f"PLAY [{playbook.name}] on {len(playbook.targets)} host(s)", flush=True)
+    report = asyncio.run(run_playbook(playbook, inventory, options, on_event))
+    print("\nRECAP")
+    for line in recap_lines(report):
+        print(line)
+    if not args.check:
+        print(f"\nrun directory: {options.output / report.run_id}")
+    return EXIT_FAILED if report.failed_hosts else EXIT_OK
+
+
+def _lab(args: argparse.Namespace) -> int:
+    import os
+
+    from ops.lab.server import LabConfig, run_forever
+
+    password = os.environ.get(args.password_env)
+    if not password:
+        _err(f"set {args.password_env} to the admin password the lab appliance should accept")
+        return EXIT_BAD_INPUT
+    run_forever(LabConfig(hostname=args.hostname, username=args.username, password=password), args.host, args.port)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""The inventory: hosts, groups, variables, and credentials as secret references.
+
+```yaml
+defaults: {username: admin, password: env:OPS_PASSWORD, host_key: strict}
+receiver: {listen: 127.0.0.1, advertise: 127.0.0.1, port: 0, legacy_algorithms: false}
+groups:
+  finesse: {hosts: [finesse-a, finesse-b], vars: {days: 2}}
+  voice: {children: [finesse]}
+hosts:
+  finesse-a: {address: 10.1.1.10}
+  finesse-b: {address: 10.1.1.11, port: 22, lab: true}
+```
+A password is never written in clear text: it is `env:NAME`, `file:PATH` or `prompt`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ops.secrets import REFERENCE_FORMS, Secret, SecretError, is_reference, resolve
+from ops.session.transport import ACCEPT_NEW, STRICT, HostKeyPolicy
+from ops.yamlsource import Document, InputError, Problem, load, validate
+
+FINGERPRINT_RE = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LabOptions(_Strict):
+    """Options for a lab appliance started for this host (see ops.lab.server.LabConfig)."""
+
+    hostname: str | None = None
+    auth_methods: list[str] = Field(default_factory=lambda: ["password", "keyboard-interactive"])
+    seed: int = 0
+    page_lines: int = Field(20, ge=2)
+    banner_delay: float = Field(0.0, ge=0)
+    output_chunk: int = Field(0, ge=0)
+    output_delay: float = Field(0.0, ge=0)
+    nested_layout: bool = False
+    sftp_legacy_only: bool = False
+    transfer_delay: float = Field(0.0, ge=0)
+    version: str | None = None
+
+
+class HostFields(_Strict):
+    """What a host (or `defaults`) may say about how to reach it."""
+
+    address: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    host_key: str | None = None
+    known_hosts: str | None = None
+    connect_timeout: float | None = Field(None, gt=0)
+    lab: bool | LabOptions | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("password")
+    @classmethod
+    def _reference_only(cls, value: str | None) -> str | None:
+        if value is not None and not is_reference(value):
+            raise ValueError(f"passwords are never written in clear text here: use {REFERENCE_FORMS}")
+        return value
+
+    @field_validator("host_key")
+    @classmethod
+    def _policy(cls, value: str | None) -> str | None:
+        if value is not None and value not in (STRICT, ACCEPT_NEW) and not FINGERPRINT_RE.match(value):
+            raise ValueError("host_key is 'strict', 'accept-new' or a pinned 'SHA256:...' fingerprint")
+        return value
+
+
+class GroupFields(_Strict):
+    hosts: list[str] = Field(default_factory=list)
+    children: list[str] = Field(default_factory=list)
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReceiverFields(_Strict):
+    """Where the built-in SFTP receiver listens and what appliances are told to connect to."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+    advertise: str | None = None
+    legacy_algorithms: bool = False
+    max_bytes_per_host: int | None = Field(None, gt=0)
+    max_files_per_host: int | None = Field(None, gt=0)
+
+
+class InventoryFile(_Strict):
+    defaults: HostFields = Field(default_factory=HostFields)
+    receiver: ReceiverFields = Field(default_factory=ReceiverFields)
+    groups: dict[str, GroupFields] = Field(default_factory=dict)
+    hosts: dict[str, HostFields | None] = Field(default_factory=dict)
+
+
+@dataclass
+class Host:
+    """One appliance, with everything inherited from defaults and groups resolved."""
+
+    name: str
+    address: str
+    port: int
+    username: str
+    password_ref: str | None
+    host_key: HostKeyPolicy
+    connect_timeout: float
+    lab: LabOptions | None
+    groups: list[str]
+    vars: dict[str, Any]
+    password: Secret | None = field(default=None, repr=False)
+
+    def resolve_password(self, base_dir: Path, prompt: Callable[[str], str] | None = None) -> Secret:
+        if self.password is None:
+            if self.password_ref is None:
+                raise SecretError(f"{self.name}: no password configured (set password: to {REFERENCE_FORMS})")
+            try:
+                self.password = resolve(self.password_ref, base_dir=base_dir, prompt=prompt)
+            except SecretError as exc:
+                raise SecretError(f"{self.name}: {exc}") from None
+        return self.password
+
+
+@dataclass
+class Inventory:
+    path: Path
+    hosts: dict[str, Host]
+    groups: dict[str, list[str]]
+    receiver: ReceiverFields
+
+    def select(self, pattern: str) -> list[Host]:
+        """Hosts matching an Ansible-like pattern: `all`, group, host, glob, `a,b`, `!excluded`."""
+        chosen: list[str] = []
+        excluded: set[str] = set()
+        for raw in re.split(r"[,:]", pattern):
+            item = raw.strip()
+            if not item:
+                continue
+            target = excluded if item.startswith("!") else None
+            item = item.lstrip("!")
+            names = self._expand(item)
+            if target is not None:
+                target.update(names)
+            else:
+                chosen.extend(n for n in names if n not in chosen)
+        return [self.hosts[n] for n in chosen if n not in excluded]
+
+    def _expand(self, item: str) -> list[str]:
+        if item == "all":
+            return list(self.hosts)
+        if item in self.groups:
+            return self.groups[item]
+        return [n for n in self.hosts if fnmatch.fnmatchcase(n, item)]
+
+
+def load_inventory(path: Path) -> Inventory:
+    doc = load(path, "inventory")
+    if doc.data is None:
+        doc.data = {}
+    if not isinstance(doc.data, dict):
+        raise InputError([doc.problem((), "an inventory is a mapping with hosts:, groups:, defaults:")])
+    model: InventoryFile = validate(doc, InventoryFile)
+    problems: list[Problem] = []
+    members = _group_members(doc, model, problems)
+    hosts: dict[str, Host] = {}
+    for name, fields in model.hosts.items():
+        if not NAME_RE.match(name):
+            problems.append(doc.problem(("hosts", name), "host names use letters, digits, '.', '_' and '-'"))
+            continue
+        hosts[name] = _build_host(doc, name, fields or HostFields(), model, members, problems)
+    for group, names in members.items():
+        for host in names:
+            if host not in model.hosts:
+                problems.append(doc.problem(("groups", group, "hosts"), f"host {host!r} is not defined under hosts:"))
+    if problems:
+        raise InputError(problems)
+    return Inventory(path, hosts, members, model.receiver)
+
+
+def _group_members(doc: Document, model: InventoryFile, problems: list[Problem]) -> dict[str, list[str]]:
+    resolved: dict[str, list[str]] = {}
+
+    def visit(group: str, trail: list[str]) -> list[str]:
+        if group in resolved:
+            return resolved[group]
+        if group in trail:
+            cycle = " -> ".join(trail[trail.index(group):] + [group])
+            problems.append(doc.problem(("groups", group, "children"), f"groups form a cycle: {cycle}"))
+            return []
+        fields = model.groups[group]
+        names = list(dict.fromkeys(fields.hosts))
+        for child in fields.children:
+            if child not in model.groups:
+                problems.append(doc.problem(("groups", group, "children"), f"unknown group {child!r}"))
+                continue
+            names += [n for n in visit(child, trail + [group]) if n not in names]
+        resolved[group] = names
+        return names
+
+    for group in model.groups:
+        if group == "all":
+            problems.append(doc.problem(("groups", group), "'all' is reserved for every host"))
+        visit(group, [])
+    return resolved
+
+
+def _build_host(doc: Document, name: str, fields: HostFields, model: InventoryFile,
+                members: dict[str, list[str]], problems: list[Problem]) -> Host:
+    defaults = model.defaults
+    groups = [g for g, names in members.items() if name in names]
+    variables: dict[str, Any] = dict(defaults.vars)
+    # Parents before children, so the more specific group wins, as in Ansible.
+    for group in sorted(groups, key=lambda g: -len(members[g])):
+        variables.update(model.groups[group].vars)
+    variables.update(fields.vars)
+
+    def pick(attr: str) -> Any:
+        value = getattr(fields, attr)
+        return value if value is not None else getattr(defaults, attr)
+
+    lab_value = pick("lab")
+    lab = LabOptions() if lab_value is True else (lab_value or None)
+    address = pick("address")
+    if address is None and lab is None:
+        problems.append(doc.problem(("hosts", name), "address is missing (or set lab: true)"))
+    username = pick("username") or "admin"
+    host_key = pick("host_key") or STRICT
+    known_hosts = pick("known_hosts")
+    policy = HostKeyPolicy(
+        mode="fingerprint" if host_key.startswith("SHA256:") else host_key,
+        known_hosts=(doc.path.parent / Path(known_hosts).expanduser()) if known_hosts else None,
+        fingerprint=host_key if host_key.startswith("SHA256:") else None,
+    )
+    password_ref = pick("password")
+    if password_ref is None and lab is None:
+        problems.append(doc.problem(("hosts", name), f"password is missing (use {REFERENCE_FORMS})"))
+    return Host(name=name, address=address or "127.0.0.1", port=pick("port") or 22, username=username,
+                password_ref=password_ref, host_key=policy, connect_timeout=pick("connect_timeout") or 30.0,
+                lab=lab, groups=groups, vars=variables)

@@ -1,0 +1,186 @@
+"""Playbooks: a name, a host pattern, vars, and named steps, each one action.
+
+```yaml
+name: Pull Finesse desktop logs
+hosts: finesse
+vars: {days: 2}
+steps:
+  - name: Desktop logs of the last {{ days }} days
+    activelog: {path: desktop/logs/*, recurs: true, reltime: {days: "{{ days }}"}}
+    register: logs
+```
+Everything is checked before any host is touched: unknown keys and actions, wrong types,
+undefined variables, each reported with file, line and key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ops.actions import ACTIONS
+from ops.actions.base import Action
+from ops.inventory import Host, Inventory
+from ops.templating import TemplateError, condition_names, references, render
+from ops.yamlsource import Document, InputError, Problem, _message, dotted, load
+
+STEP_KEYS = {"name", "when", "register", "ignore_errors"}
+VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+BUILTINS = ("inventory_hostname", "run_id", "host")
+
+
+class PlaybookHeader(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    hosts: str = Field(min_length=1)
+    vars: dict[str, Any] = Field(default_factory=dict)
+    steps: list[Any] = Field(min_length=1)
+
+
+@dataclass
+class Step:
+    index: int
+    name: str
+    action: Action
+    raw_args: Any
+    when: str | bool | None
+    register: str | None
+    ignore_errors: bool
+    line: int | None
+
+    def args_for(self, context: dict[str, Any]) -> Any:
+        """The action's validated arguments with templates rendered for one host."""
+        return self.action.Args.model_validate(render(self.raw_args, context))
+
+
+@dataclass
+class Playbook:
+    path: Path
+    name: str
+    hosts: str
+    vars: dict[str, Any]
+    steps: list[Step]
+    targets: list[Host] = field(default_factory=list)
+
+
+def _step(doc: Document, index: int, raw: Any, problems: list[Problem]) -> Step | None:
+    loc: tuple[str | int, ...] = ("steps", index)
+    if not isinstance(raw, dict):
+        problems.append(doc.problem(loc, "a step is a mapping with name: and one action"))
+        return None
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(doc.problem(loc + ("name",), "every step needs a name (a non-empty string)"))
+    actions = [k for k in raw if k not in STEP_KEYS]
+    known = [k for k in actions if k in ACTIONS]
+    for key in actions:
+        if key not in ACTIONS:
+            problems.append(doc.problem(loc + (key,), f"unknown action or key (actions: {', '.join(sorted(ACTIONS))};"
+                                                       f" step keys: {', '.join(sorted(STEP_KEYS))})"))
+    if len(known) > 1:
+        problems.append(doc.problem(loc, f"a step has exactly one action, this one has {', '.join(known)}"))
+    if not actions:
+        problems.append(doc.problem(loc, f"the step has no action (one of {', '.join(sorted(ACTIONS))})"))
+    register = raw.get("register")
+    if register is not None and (not isinstance(register, str) or not VAR_NAME_RE.match(register)):
+        problems.append(doc.problem(loc + ("register",), "register takes a variable name"))
+    ignore = raw.get("ignore_errors", False)
+    if not isinstance(ignore, bool):
+        problems.append(doc.problem(loc + ("ignore_errors",), "ignore_errors is true or false"))
+    when = raw.get("when")
+    if when is not None and not isinstance(when, (str, bool)):
+        problems.append(doc.problem(loc + ("when",), "when is a condition (a string) or true/false"))
+    if len(known) != 1 or not isinstance(name, str):
+        return None
+    action = ACTIONS[known[0]]
+    return Step(index=index, name=name, action=action, raw_args=raw[known[0]] if raw[known[0]] is not None else {},
+                when=when, register=register, ignore_errors=bool(ignore), line=doc.line(loc))
+
+
+def load_playbook(path: Path, inventory: Inventory | None = None) -> Playbook:
+    doc = load(path, "playbook")
+    if not isinstance(doc.data, dict):
+        raise InputError([doc.problem((), "a playbook is a mapping with name:, hosts:, vars: and steps:")])
+    try:
+        header = PlaybookHeader.model_validate(doc.data)
+    except ValidationError as exc:
+        raise InputError([doc.problem(tuple(e["loc"]), _message(e)) for e in exc.errors()]) from None
+    problems: list[Problem] = []
+    for key in header.vars:
+        if not VAR_NAME_RE.match(str(key)):
+            problems.append(doc.problem(("vars", key), "variable names are letters, digits and '_'"))
+    steps: list[Step] = []
+    names: dict[str, int] = {}
+    for index, raw in enumerate(header.steps):
+        step = _step(doc, index, raw, problems)
+        if step is None:
+            continue
+        if step.name in names:
+            problems.append(doc.problem(("steps", index, "name"),
+                                        f"duplicate step name {step.name!r} (first at step {names[step.name] + 1})"))
+        names.setdefault(step.name, index)
+        steps.append(step)
+    playbook = Playbook(path=path, name=header.name, hosts=header.hosts, vars=header.vars, steps=steps)
+    if inventory is not None:
+        playbook.targets = inventory.select(header.hosts)
+        if not playbook.targets:
+            problems.append(doc.problem(("hosts",), f"pattern {header.hosts!r} matches no host of {inventory.path}"))
+    contexts = [static_context(playbook, h) for h in playbook.targets] or [static_context(playbook, None)]
+    _check_steps(doc, playbook, contexts, problems)
+    if problems:
+        raise InputError(problems)
+    return playbook
+
+
+def static_context(playbook: Playbook, host: Host | None, run_id: str = "RUN") -> dict[str, Any]:
+    """Variables known before anything runs: builtins, host vars, then playbook vars."""
+    context: dict[str, Any] = {"run_id": run_id}
+    if host is not None:
+        context.update(host.vars)
+        context["inventory_hostname"] = host.name
+        context["host"] = {"name": host.name, "address": host.address, "port": host.port,
+                           "username": host.username, "groups": host.groups}
+    else:
+        context.update({"inventory_hostname": "HOST", "host": {}})
+    context.update(playbook.vars)
+    return context
+
+
+def _check_steps(doc: Document, playbook: Playbook, contexts: list[dict[str, Any]], problems: list[Problem]) -> None:
+    registered: list[str] = []
+    for step in playbook.steps:
+        loc: tuple[str | int, ...] = ("steps", step.index)
+        key = step.action.name
+        try:
+            used = references(step.raw_args) | references(step.name)
+            if isinstance(step.when, str):
+                used |= condition_names(step.when)
+        except TemplateError as exc:
+            problems.append(doc.problem(loc, str(exc)))
+            continue
+        for context in contexts:
+            undefined = sorted(n for n in used if n not in context and n not in registered)
+            if undefined:
+                host = context.get("inventory_hostname")
+                problems.append(doc.problem(loc, f"undefined variable(s) {', '.join(undefined)}"
+                                                 + (f" for host {host}" if host != "HOST" else "")))
+                break
+            if used & set(registered):
+                continue  # arguments depend on a result; they are validated when the step runs
+            try:
+                step.args_for(context)
+            except TemplateError as exc:
+                problems.append(doc.problem(loc + (key,), str(exc)))
+                break
+            except ValidationError as exc:
+                for error in exc.errors():
+                    where = loc + (key,) + tuple(error["loc"])
+                    problems.append(Problem(str(doc.path), doc.line(where), dotted(where), _message(error)))
+                break
+        if step.register:
+            registered.append(step.register)

@@ -1,0 +1,121 @@
+"""The run directory's records: `report.json` (schema below) and the per-host recap.
+
+`report.json`, schema_version 1:
+```
+{schema_version, run_id, playbook, playbook_name, started, finished, duration_s, check,
+ hosts: {NAME: {status: ok|failed|skipped, error, started, duration_s, transcript, manifest,
+                steps: [{name, action, status: ok|changed|failed|ignored|skipped, message,
+                         started, duration_s, data}],
+                files: [{path, size, sha256}]}}}
+```
+Everything written passes through `ops.secrets.mask` first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ops.secrets import mask
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class StepRecord:
+    name: str
+    action: str
+    status: str
+    message: str = ""
+    started: str = ""
+    duration_s: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HostRecord:
+    status: str = "ok"
+    error: str | None = None
+    started: str = ""
+    duration_s: float = 0.0
+    transcript: str | None = None
+    manifest: str | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = {"ok": 0, "changed": 0, "failed": 0, "ignored": 0, "skipped": 0}
+        for step in self.steps:
+            out[step.status] = out.get(step.status, 0) + 1
+        return out
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    playbook: str
+    playbook_name: str
+    started: str
+    check: bool = False
+    finished: str = ""
+    duration_s: float = 0.0
+    hosts: dict[str, HostRecord] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return [name for name, rec in self.hosts.items() if rec.status == "failed"]
+
+    def to_json(self) -> str:
+        return mask(json.dumps(asdict(self), indent=2, default=_default, sort_keys=False))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write a file so that readers see the old content or the new, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(run_dir: Path, report: RunReport) -> Path:
+    path = run_dir / "report.json"
+    write_atomic(path, report.to_json() + "\n")
+    return path
+
+
+def recap_lines(report: RunReport) -> list[str]:
+    """Ansible-style PLAY RECAP lines, one per host."""
+    width = max((len(n) for n in report.hosts), default=4)
+    lines = []
+    for name, rec in report.hosts.items():
+        c = rec.counts()
+        files = len(rec.files)
+        size = sum(int(f.get("size", 0)) for f in rec.files)
+        line = (f"{name:<{width}} : {rec.status:<6} ok={c['ok']:<3} changed={c['changed']:<3} failed={c['failed']:<3} "
+                f"skipped={c['skipped']:<3} ignored={c['ignored']:<3} files={files:<4} bytes={size}")
+        if rec.error:
+            line += f"\n{'':<{width}}   error: {rec.error}"
+        lines.append(mask(line))
+    return lines

@@ -1,0 +1,297 @@
+"""A playbook over hosts: one task per host, bounded concurrency, one host's failure never stops another.
+
+The runner owns the run directory (`<output>/<run-id>/`), the run's SFTP receiver (one for all
+hosts, an account and a jail per host), lab appliances for `lab: true` hosts, and each host's
+CLI session, opened on the first step that needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets as _stdlib_secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from ops.actions.base import HostContext, StepFailed
+from ops.inventory import Host, Inventory
+from ops.playbook import Playbook, Step, static_context
+from ops.report import HostRecord, RunReport, StepRecord, write_report
+from ops.secrets import Secret, SecretError, mask
+from ops.session.channel import VOSChannel
+from ops.session.errors import SessionError
+from ops.session.transcript import Transcript
+from ops.session.transport import HostKeyPolicy, Target, connect, open_shell
+from ops.templating import TemplateError, evaluate, render
+
+if TYPE_CHECKING:
+    import asyncssh
+
+    from ops.lab.server import LabAppliance
+    from ops.receiver import Account, Receiver
+
+Event = Callable[[str, str], None]
+
+
+@dataclass
+class RunOptions:
+    output: Path = Path("collected")
+    forks: int = 20
+    check: bool = False
+    verbose: int = 0
+    run_id: str | None = None
+    command_timeout: float = 60.0
+    prompt: Callable[[str], str] | None = None
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + _stdlib_secrets.token_hex(2)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class HostRun(HostContext):
+    """One host's side of a run: its session, its receiver account, its transcript."""
+
+    def __init__(self, runner: Runner, host: Host) -> None:
+        self.runner = runner
+        self.host = host
+        self.host_dir = runner.run_dir / host.name
+        self.check = runner.options.check
+        self.transcript: Transcript | None = None
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._channel: VOSChannel | None = None
+        self._account: Account | None = None
+        self.target: Target | None = None
+
+    async def channel(self) -> VOSChannel:
+        if self._channel is not None:
+            return self._channel
+        assert self.target is not None, "target is set before steps run"
+        if self.transcript is None:
+            self.transcript = Transcript(self.host_dir / "transcript.log")
+        self.transcript.note(f"connecting to {self.target.address}:{self.target.port} as {self.target.username}")
+        self._conn = await connect(self.target)
+        reader, writer = await open_shell(self._conn)
+        channel = VOSChannel(reader, writer, self.target.username, transcript=self.transcript,
+                             timeout=self.runner.options.command_timeout, host=self.host.name)
+        await channel.login()
+        self._channel = channel
+        return channel
+
+    def receiver(self) -> tuple[Receiver, Account]:
+        receiver = self.runner.receiver()
+        if self._account is None:
+            self._account = receiver.add_account(self.host.name, self.host_dir / "files")
+        return receiver, self._account
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+        if self._conn is not None:
+            self._conn.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._conn.wait_closed(), 5)
+        if self.transcript is not None:
+            self.transcript.close()
+
+
+class Runner:
+    def __init__(self, playbook: Playbook, inventory: Inventory, options: RunOptions,
+                 on_event: Event | None = None) -> None:
+        self.playbook = playbook
+        self.inventory = inventory
+        self.options = options
+        self.run_id = options.run_id or new_run_id()
+        self.run_dir = options.output / self.run_id
+        self.on_event = on_event or (lambda host, text: None)
+        self._receiver: Receiver | None = None
+        self._labs: dict[str, LabAppliance] = {}
+        self._secret_errors: dict[str, str] = {}
+        self.report = RunReport(run_id=self.run_id, playbook=str(playbook.path), playbook_name=playbook.name,
+                                started=_now(), check=options.check)
+
+    def receiver(self) -> Receiver:
+        if self._receiver is None:
+            raise RuntimeError("the receiver is started before hosts run")
+        return self._receiver
+
+    async def run(self) -> RunReport:
+        started = time.monotonic()
+        hosts = self.playbook.targets
+        for host in hosts:
+            self.report.hosts[host.name] = HostRecord()
+        if self.options.check:
+            for host in hosts:
+                self._check_host(host)
+            self.report.finished = _now()
+            return self.report
+        self.run_dir.mkdir(parents=True, exist_ok=False)
+        # Ask for every `prompt` password up front, one host after another, before any host starts.
+        secret_errors: dict[str, str] = {}
+        for host in hosts:
+            if host.lab is None:
+                try:
+                    host.resolve_password(self.inventory.path.parent, self.options.prompt)
+                except SecretError as exc:
+                    secret_errors[host.name] = mask(str(exc))
+        self._secret_errors = secret_errors
+        try:
+            await self._start_services(hosts)
+            limit = asyncio.Semaphore(max(1, self.options.forks))
+
+            async def bounded(host: Host) -> None:
+                async with limit:
+                    await self._run_host(host)
+
+            await asyncio.gather(*(bounded(h) for h in hosts))
+        finally:
+            await self._stop_services()
+            self.report.finished = _now()
+            self.report.duration_s = round(time.monotonic() - started, 3)
+            write_report(self.run_dir, self.report)
+        return self.report
+
+    def _check_host(self, host: Host) -> None:
+        context = static_context(self.playbook, host, self.run_id)
+        record = self.report.hosts[host.name]
+        for step in self.playbook.steps:
+            try:
+                commands = step.action.commands(step.args_for(context))
+            except (ValidationError, TemplateError):
+                commands = ["(arguments depend on an earlier step's result)"]
+            when = f"  when: {step.when}" if step.when is not None else ""
+            record.steps.append(StepRecord(step.name, step.action.name, "skipped", message="check mode",
+                                           data={"commands": commands}))
+            for command in commands:
+                self.on_event(host.name, f"[{step.name}] would send: {command}{when}")
+
+    async def _start_services(self, hosts: list[Host]) -> None:
+        from ops.receiver import Receiver
+
+        spec = self.inventory.receiver
+        needs_receiver = any(s.action.name == "activelog" for s in self.playbook.steps)
+        if needs_receiver:
+            self._receiver = Receiver(self.run_dir, listen_host=spec.listen, listen_port=spec.port,
+                                      advertised_host=spec.advertise, legacy_algorithms=spec.legacy_algorithms,
+                                      max_bytes_per_account=spec.max_bytes_per_host,
+                                      max_files_per_account=spec.max_files_per_host)
+            await self._receiver.start()
+        for host in hosts:
+            if host.lab is not None:
+                await self._start_lab(host)
+
+    async def _start_lab(self, host: Host) -> None:
+        from ops.lab.server import LabAppliance, LabConfig
+
+        assert host.lab is not None
+        options = host.lab.model_dump(exclude_none=True)
+        options["auth_methods"] = tuple(options["auth_methods"])
+        password = Secret.generate(20, source=f"lab:{host.name}")
+        config = LabConfig(**{"hostname": host.name, **options}, username=host.username,
+                           password=password.reveal())
+        lab = LabAppliance(config)
+        await lab.start("127.0.0.1", 0)
+        self._labs[host.name] = lab
+        host.address, host.port, host.password = "127.0.0.1", lab.port, password
+        host.host_key = HostKeyPolicy(mode="fingerprint", fingerprint=lab.host_key_fingerprint())
+
+    async def _stop_services(self) -> None:
+        for lab in self._labs.values():
+            with contextlib.suppress(Exception):
+                await lab.stop()
+        if self._receiver is not None:
+            await self._receiver.stop()
+
+    async def _run_host(self, host: Host) -> None:
+        record = self.report.hosts[host.name]
+        record.started = _now()
+        started = time.monotonic()
+        run = HostRun(self, host)
+        context = static_context(self.playbook, host, self.run_id)
+        self.on_event(host.name, "started")
+        try:
+            if host.name in self._secret_errors:
+                raise SecretError(self._secret_errors[host.name])
+            password = host.resolve_password(self.inventory.path.parent, self.options.prompt)
+            run.target = Target(name=host.name, address=host.address, port=host.port, username=host.username,
+                                password=password, host_key=host.host_key, connect_timeout=host.connect_timeout)
+            for step in self.playbook.steps:
+                if not await self._run_step(run, step, context, record):
+                    break
+        except SecretError as exc:
+            record.status, record.error = "failed", mask(str(exc))
+        finally:
+            await run.close()
+            if self._receiver is not None and run._account is not None:
+                manifest = run.host_dir / "manifest.json"
+                self._receiver.write_manifest(host.name, manifest)
+                record.manifest = str(manifest.relative_to(self.run_dir))
+                record.files = [{"path": e.path, "size": e.size, "sha256": e.sha256}
+                                for e in self._receiver.manifest(host.name)]
+            if run.transcript is not None:
+                record.transcript = str((run.host_dir / "transcript.log").relative_to(self.run_dir))
+            record.duration_s = round(time.monotonic() - started, 3)
+            self.on_event(host.name, f"finished: {record.status}" + (f" ({record.error})" if record.error else ""))
+
+    async def _run_step(self, run: HostRun, step: Step, context: dict[str, Any], record: HostRecord) -> bool:
+        """Runs one step; returns False when the host should stop here."""
+        started = time.monotonic()
+        try:
+            name = str(render(step.name, context))
+        except TemplateError:
+            name = step.name
+        step_record = StepRecord(name, step.action.name, "ok", started=_now())
+        record.steps.append(step_record)
+        try:
+            if step.when is not None and not evaluate(step.when, context):
+                step_record.status, step_record.message = "skipped", f"when: {step.when} is false"
+                self.on_event(run.host.name, f"[{name}] skipped")
+                return True
+            args = step.args_for(context)
+            self.on_event(run.host.name, f"[{name}] running")
+            if run.transcript is not None:
+                run.transcript.note(f"step: {name}")
+            result = await step.action.run(run, args)
+            step_record.status = "changed" if result.changed else "ok"
+            step_record.message, step_record.data = result.message, result.data
+            failed, stop_host = False, False
+        except StepFailed as exc:
+            step_record.message, step_record.data = str(exc), exc.data
+            failed, stop_host = True, False
+        except SessionError as exc:
+            step_record.message = str(exc)
+            failed, stop_host = True, True
+        except (ValidationError, TemplateError) as exc:
+            step_record.message = f"bad arguments after templating: {exc}"
+            failed, stop_host = True, False
+        step_record.message = mask(step_record.message)
+        step_record.duration_s = round(time.monotonic() - started, 3)
+        if step.register:
+            context[step.register] = {"ok": not failed, "failed": failed, "changed": step_record.status == "changed",
+                                      "message": step_record.message, **step_record.data}
+        if not failed:
+            self.on_event(run.host.name, f"[{name}] {step_record.status}: {step_record.message}")
+            return True
+        if step.ignore_errors and not stop_host:
+            step_record.status = "ignored"
+            self.on_event(run.host.name, f"[{name}] failed (ignored): {step_record.message}")
+            return True
+        step_record.status = "failed"
+        record.status, record.error = "failed", f"step {name!r}: {step_record.message}"
+        self.on_event(run.host.name, f"[{name}] FAILED: {step_record.message}")
+        return False
+
+
+async def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
+                       on_event: Event | None = None) -> RunReport:
+    return await Runner(playbook, inventory, options, on_event).run()

@@ -1,0 +1,227 @@
+"""The VOS CLI channel: prompt detection, paging, send / expect / answer.
+
+Reads are driven by patterns, never by sleeps: a command is written, its echo read back, and
+only then the return key sent, so the output handed back never contains the echo. Pager
+prompts are answered wherever they appear. Every timeout names what it was waiting for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ops.secrets import Secret, mask
+from ops.session.errors import ChannelClosed, ChannelTimeout, CommandFailed
+from ops.session.transcript import Transcript
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
+# The `show` pager and the `file view`/`file list` pager.
+PAGER_RE = re.compile(r"Press <enter> for 1 line, <space> for one page, or <q> to quit[ \t]*$"
+                      r"|options: q=quit, n=next, p=prev, b=begin, e=end \(lines \d+ - \d+ of \d+\) :[ \t]*$")
+FAILURE_RE = re.compile(r"Executed command unsuccessfully\.?")
+BACKSPACE_RE = re.compile(r"[^\x08\n]\x08")
+
+
+class Reader(Protocol):
+    async def read(self, n: int = -1) -> str: ...
+    def at_eof(self) -> bool: ...
+
+
+class Writer(Protocol):
+    def write(self, data: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One prompt of a dialog and what to type when it appears.
+
+    `pattern` is searched at the end of what has arrived since the last answer. `secret`
+    answers are never logged. `once` answers are given at most one time.
+    """
+
+    pattern: str
+    answer: str | Secret
+    secret: bool = False
+    once: bool = True
+    name: str = ""
+
+    def text(self) -> str:
+        return self.answer.reveal() if isinstance(self.answer, Secret) else self.answer
+
+    @property
+    def label(self) -> str:
+        return self.name or self.pattern
+
+
+@dataclass
+class DialogResult:
+    output: str
+    answered: list[str] = field(default_factory=list)
+
+
+def clean(text: str) -> str:
+    """Normalise appliance text: no ANSI codes, LF line ends, CR and backspace overwrites applied."""
+    text = ANSI_RE.sub("", text).replace("\r\n", "\n")
+    lines = []
+    for line in text.split("\n"):
+        if "\r" in line:
+            # A lone CR returns to the line start (the pager erases itself that way): keep what
+            # was written last, unless that is only the blanks of the erasure.
+            parts = line.split("\r")
+            line = next((p for p in reversed(parts) if p.strip()), "")
+        while "\x08" in line:
+            line, count = BACKSPACE_RE.subn("", line)
+            if not count:
+                line = line.replace("\x08", "")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+class VOSChannel:
+    """One interactive `admin:` CLI session.
+
+    `timeout` bounds how long the channel waits with nothing new arriving; slow transfers that
+    keep printing progress never hit it.
+    """
+
+    def __init__(self, reader: Reader, writer: Writer, username: str, *,
+                 transcript: Transcript | None = None, timeout: float = 60.0,
+                 host: str = "appliance") -> None:
+        self._reader = reader
+        self._writer = writer
+        self.username = username
+        self.transcript = transcript or Transcript()
+        self.timeout = timeout
+        self.host = host
+        self._buffer = ""
+        self.prompt_re = re.compile(rf"(?:^|\n){re.escape(username)}:[ \t]*$")
+        self.banner = ""
+
+    # -- low level -----------------------------------------------------------------------
+    async def _read_chunk(self, waiting_for: str, timeout: float) -> None:
+        try:
+            data = await asyncio.wait_for(self._reader.read(65536), timeout)
+        except TimeoutError:
+            tail = clean(self._buffer).rstrip("\n").rsplit("\n", 1)[-1][-120:]
+            raise ChannelTimeout(f"{self.host}: timed out after {timeout:g}s waiting for {waiting_for}"
+                                 f" (last line seen: {mask(tail)!r})") from None
+        if not data:
+            raise ChannelClosed(f"{self.host}: the appliance closed the session while waiting for "
+                                f"{waiting_for}")
+        self.transcript.received(data)
+        self._buffer += data
+
+    def _write(self, text: str) -> None:
+        try:
+            self._writer.write(text)
+        except (OSError, BrokenPipeError) as exc:
+            raise ChannelClosed(f"{self.host}: cannot send input, the session is closed ({exc})") from None
+
+    def _answer_pager(self) -> bool:
+        normalized = clean(self._buffer)
+        match = PAGER_RE.search(normalized)
+        if not match:
+            return False
+        self._buffer = normalized[:match.start()]
+        self._write("n" if normalized[match.start():].startswith("options") else " ")
+        return True
+
+    async def read_until(self, pattern: re.Pattern[str], waiting_for: str,
+                         timeout: float | None = None) -> str:
+        """Read until `pattern` matches the (cleaned) buffer; returns and consumes that text."""
+        timeout = self.timeout if timeout is None else timeout
+        while True:
+            normalized = clean(self._buffer)
+            match = pattern.search(normalized)
+            if match:
+                self._buffer = normalized[match.end():]
+                return normalized[:match.end()]
+            if self._answer_pager():
+                continue
+            await self._read_chunk(waiting_for, timeout)
+
+    # -- session ---------------------------------------------------------------------------
+    async def login(self, timeout: float = 60.0, pagination_off: bool = True) -> str:
+        """Wait out the banner (it can take seconds) and the first prompt; turn paging off."""
+        text = await self.read_until(self.prompt_re, f"the first '{self.username}:' prompt", timeout)
+        self.banner = self._strip_prompt(text)
+        if pagination_off:
+            await self.send("set cli pagination off")
+        return self.banner
+
+    def _strip_prompt(self, text: str) -> str:
+        match = self.prompt_re.search(text)
+        return text[:match.start()] if match else text
+
+    async def _send_command_line(self, command: str) -> None:
+        self._write(command)
+        echo = re.compile(r"\s*".join(re.escape(part) for part in command.split()) + r"[ \t]*$")
+        await self.read_until(echo, f"the echo of {command!r}")
+        self._write("\n")
+        await self.read_until(re.compile(r"\n"), f"the end of the echoed line of {command!r}")
+
+    async def send(self, command: str, *, timeout: float | None = None, check: bool = True) -> str:
+        """Run one command; returns its output (between the echo and the next prompt).
+
+        With `check`, output carrying `Executed command unsuccessfully` raises CommandFailed.
+        """
+        return (await self.dialog(command, [], timeout=timeout, check=check)).output
+
+    async def dialog(self, command: str, answers: Sequence[Answer], *, timeout: float | None = None,
+                     check: bool = True) -> DialogResult:
+        """Run a command that asks questions, answering each as it appears, up to the prompt."""
+        timeout = self.timeout if timeout is None else timeout
+        await self._send_command_line(command)
+        output: list[str] = []
+        answered: list[str] = []
+        used: set[int] = set()
+        patterns = [re.compile(a.pattern + r"[ \t]*$") for a in answers]
+        deadline_hint = f"the '{self.username}:' prompt after {command!r}"
+        while True:
+            normalized = clean(self._buffer)
+            prompt = self.prompt_re.search(normalized)
+            if prompt:
+                output.append(normalized[:prompt.start()])
+                self._buffer = normalized[prompt.end():]
+                break
+            if self._answer_pager():
+                continue
+            hit = None
+            for index, (answer, regex) in enumerate(zip(answers, patterns, strict=True)):
+                if answer.once and index in used:
+                    continue
+                if regex.search(normalized):
+                    hit = index
+                    break
+            if hit is not None:
+                answer = answers[hit]
+                used.add(hit)
+                answered.append(answer.label)
+                output.append(normalized)
+                self._buffer = ""
+                self._write(answer.text() + "\n")
+                continue
+            waiting = [a.label for i, a in enumerate(answers) if not (a.once and i in used)]
+            what = deadline_hint if not waiting else f"{deadline_hint} or one of the prompts {waiting}"
+            await self._read_chunk(what, timeout)
+        text = "".join(output).strip("\n")
+        if check and FAILURE_RE.search(text):
+            reason = _failure_reason(text)
+            raise CommandFailed(f"{self.host}: {command!r} failed: {mask(reason)}", mask(text))
+        return DialogResult(mask(text), answered)
+
+    async def close(self) -> None:
+        try:
+            self._write("quit\n")
+        except ChannelClosed:
+            pass
+
+
+def _failure_reason(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    index = next((i for i, ln in enumerate(lines) if FAILURE_RE.search(ln)), len(lines))
+    before = [ln for ln in lines[:index] if not ln.endswith("?")][-2:]
+    return " / ".join(before + [lines[index]] if index < len(lines) else before) or text.strip()

@@ -1,0 +1,62 @@
+"""Per-host transcript of a CLI session, with every known secret masked before it is kept."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from ops.secrets import MASK, mask
+
+
+class Transcript:
+    """What the appliance printed and what we typed, as an admin would have seen it.
+
+    Text is masked (`ops.secrets.mask`) before it is stored or written, so a transcript file
+    never holds a secret, even one the appliance echoed back.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._buffer = io.StringIO()
+        self._file = None
+        self._pending = ""
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8", newline="")
+
+    def received(self, text: str) -> None:
+        # Appliances echo typed characters one read at a time, so a secret echoed in clear
+        # arrives in pieces: mask whole lines, holding the unfinished one back.
+        self._pending += text
+        if "\n" in self._pending:
+            done, self._pending = self._pending.rsplit("\n", 1)
+            self._append(mask(done + "\n"))
+
+    def flush(self) -> None:
+        if self._pending:
+            self._append(mask(self._pending))
+            self._pending = ""
+
+    def note(self, text: str) -> None:
+        """A line of our own (a step header, a connection event), marked so it reads apart."""
+        self.flush()
+        self._append(f"\n### {mask(text)}\n")
+
+    def sent_secret(self) -> None:
+        """Records that a secret was typed where the appliance does not echo it."""
+        self._append(f"[{MASK}]")
+
+    def _append(self, text: str) -> None:
+        self._buffer.write(text)
+        if self._file is not None:
+            self._file.write(text)
+            self._file.flush()
+
+    def text(self) -> str:
+        return self._buffer.getvalue() + mask(self._pending)
+
+    def close(self) -> None:
+        self.flush()
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,162 @@
+"""YAML documents that remember where each value came from, and errors that say so.
+
+Playbooks and inventories are validated before any host is touched; every problem is reported as
+`file:line: key: message`, the way an editor or an admin wants to read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+Loc = tuple[str | int, ...]
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+@dataclass
+class InputError(Exception):
+    """Bad input (playbook, inventory, flags): one or more problems, each with its place."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+@dataclass
+class Document:
+    """A parsed YAML file with the line of every mapping key and sequence item."""
+
+    path: Path
+    data: Any
+    lines: dict[Loc, int]
+
+    def line(self, loc: Iterable[str | int]) -> int | None:
+        loc = tuple(loc)
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get((), None)
+
+    def problem(self, loc: Iterable[str | int], message: str) -> Problem:
+        loc = tuple(loc)
+        return Problem(str(self.path), self.line(loc), dotted(loc), message)
+
+
+def dotted(loc: Iterable[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _no_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {seen[key]})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)  # type: ignore[arg-type]
+
+
+def _positions(node: yaml.Node | None, loc: Loc, out: dict[Loc, int]) -> None:
+    if node is None:
+        return
+    out.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[loc + (key,)] = key_node.start_mark.line + 1
+            _positions(value_node, loc + (key,), out)
+            out[loc + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _positions(item, loc + (index,), out)
+
+
+def load(path: Path, what: str) -> Document:
+    """Read and parse one YAML file; any problem is an InputError naming file and line."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError([Problem(str(path), None, "", f"{what} is {size} bytes; the limit is "
+                                                          f"{MAX_FILE_BYTES}")])
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem(str(path), None, "", f"{what} not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(str(path), None, "", f"{what} is not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise InputError([Problem(str(path), None, "", f"cannot read {what}: {exc.strerror}")]) from None
+    try:
+        node = yaml.compose(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        message = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise InputError([Problem(str(path), line, "", f"invalid YAML: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise InputError([Problem(str(path), None, "", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise InputError([Problem(str(path), None, "", "invalid YAML: nested too deeply")]) from None
+    lines: dict[Loc, int] = {}
+    _positions(node, (), lines)
+    return Document(path, data, lines)
+
+
+def validate(doc: Document, model: type[BaseModel], data: Any = None,
+             loc: Loc = ()) -> Any:
+    """Validate `data` (default: the whole document) with a pydantic model, mapping errors to lines."""
+    try:
+        return model.model_validate(doc.data if data is None else data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = loc + tuple(p for p in error["loc"] if not _is_union_tag(p))
+            problems.append(doc.problem(where, _message(error)))
+        raise InputError(problems) from None
+
+
+def _is_union_tag(part: str | int) -> bool:
+    return isinstance(part, str) and (part.startswith("function-") or part in {"str", "int", "bool",
+                                                                                   "list[str]", "dict[str,any]"})
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return message

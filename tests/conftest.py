@@ -1,0 +1,23 @@
+"""Shared fixtures: lab configs whose password the test inventories reference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from ops.lab.server import LabConfig
+from tests.helpers import LAB_PASSWORD
+
+
+@pytest.fixture
+def lab_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., LabConfig]]:
+    """Sets the inventory's password variable and makes lab configs using it."""
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+
+    def make(**kw: Any) -> LabConfig:
+        kw.setdefault("password", LAB_PASSWORD)
+        return LabConfig(**kw)
+
+    yield make

@@ -1,0 +1,53 @@
+"""The bad-input corpus: each broken file gives an error naming its file, line and key, and exit code 2."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ops.cli import main
+from ops.inventory import load_inventory
+from ops.playbook import load_playbook
+from ops.yamlsource import InputError
+
+CORPUS = Path(__file__).parent / "bad_inputs"
+CASES = sorted(p for p in CORPUS.glob("*.yaml") if not p.name.startswith("_"))
+EXPECT_RE = re.compile(r"^# expect: (\d+): (.*)$")
+
+
+def _expectation(path: Path) -> tuple[int, str]:
+    match = EXPECT_RE.match(path.read_text().splitlines()[0])
+    assert match, f"{path.name} lacks its '# expect: LINE: message' header"
+    return int(match.group(1)), match.group(2)
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(CASES) >= 10
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_bad_input_is_reported_with_its_location(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPS_TEST_PW", "x-not-used-x")
+    line, message = _expectation(case)
+    with pytest.raises(InputError) as info:
+        if case.name.startswith("inventory-"):
+            load_playbook(CORPUS / "_good_playbook.yaml", load_inventory(case))
+        else:
+            load_playbook(case, load_inventory(CORPUS / "_good_inventory.yaml"))
+    rendered = [str(p) for p in info.value.problems]
+    assert any(r.startswith(f"{case}:{line}: ") and message in r for r in rendered), rendered
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name.startswith("playbook-")][:3], ids=lambda p: p.stem)
+def test_validate_command_exits_2_and_names_the_place(case: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line, message = _expectation(case)
+    assert main(["validate", str(case), "-i", str(CORPUS / "_good_inventory.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert f"{case}:{line}: " in err and message in err
+
+
+def test_good_files_validate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(CORPUS / "_good_playbook.yaml"), "-i", str(CORPUS / "_good_inventory.yaml")]) == 0
+    assert "ok (1 steps, 1 host(s))" in capsys.readouterr().out

@@ -1,0 +1,112 @@
+"""The `ops` command as an admin runs it: exit codes, --check, --limit, the lab inventory, prompts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+
+from ops.lab.server import LabAppliance
+from tests.helpers import LAB_PASSWORD, REPO, run, write_inventory
+
+OPS = [sys.executable, "-m", "ops.cli"]
+
+
+def ops(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*OPS, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def test_default_inventory_runs_the_shipped_playbook_against_lab_appliances(tmp_path: Path) -> None:
+    result = ops("run", str(REPO / "playbooks" / "pull-desktop-logs.yaml"), "-i", str(REPO / "inventory.yaml"),
+                 "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "finesse-a : ok" in result.stdout and "finesse-b : ok" in result.stdout
+    (run_dir,) = (tmp_path / "out").iterdir()
+    report = json.loads((run_dir / "report.json").read_text())
+    for host in ("finesse-a", "finesse-b"):
+        manifest = json.loads((run_dir / host / "manifest.json").read_text())
+        assert manifest, f"{host} received no files"
+        for entry in manifest:
+            data = (run_dir / host / "files" / entry["path"]).read_bytes()
+            assert len(data) == entry["size"] and hashlib.sha256(data).hexdigest() == entry["sha256"]
+        step = report["hosts"][host]["steps"][0]
+        assert step["status"] == "changed" and step["data"]["files_received"] == len(manifest)
+    # No temporary upload file is left behind under any name.
+    assert not [p for p in run_dir.rglob("*.part-*")]
+
+
+def test_check_mode_prints_commands_and_touches_nothing(tmp_path: Path) -> None:
+    result = ops("run", str(REPO / "playbooks" / "pull-desktop-logs.yaml"), "-i", str(REPO / "inventory.yaml"),
+                 "-o", str(tmp_path / "out"), "--check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "would send: file get activelog desktop/logs/* recurs reltime days 2" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_limit_selects_hosts_and_bad_limit_is_bad_input(tmp_path: Path) -> None:
+    book = str(REPO / "playbooks" / "pull-desktop-logs.yaml")
+    inv = str(REPO / "inventory.yaml")
+    result = ops("run", book, "-i", inv, "--check", "--limit", "finesse-b", cwd=tmp_path)
+    assert result.returncode == 0 and "finesse-b |" in result.stdout and "finesse-a |" not in result.stdout
+    result = ops("run", book, "-i", inv, "--check", "--limit", "nosuchhost", cwd=tmp_path)
+    assert result.returncode == 2 and "leaves no host" in result.stderr
+
+
+def test_failed_host_gives_exit_1_and_bad_playbook_exit_2(tmp_path: Path) -> None:
+    async def go() -> subprocess.CompletedProcess[str]:
+        async with LabAppliance() as lab:  # its password is not the one the inventory names
+            inventory = write_inventory(tmp_path / "inv.yaml", {"node1": lab})
+            return await _async_ops(["run", str(REPO / "playbooks" / "pull-desktop-logs.yaml"), "-i",
+                                     str(inventory), "-o", str(tmp_path / "out")], tmp_path,
+                                    {"OPS_TEST_PW": "Wrong-Password-1"})
+
+    result = run(go())
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "authentication failed" in result.stdout
+    assert "Wrong-Password-1" not in result.stdout + result.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nhosts: all\nsteps: 3\n")
+    result = ops("run", str(bad), "-i", str(REPO / "inventory.yaml"), cwd=tmp_path)
+    assert result.returncode == 2 and f"{bad}:3: steps:" in result.stderr
+
+
+async def _async_ops(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    import asyncio
+
+    proc = await asyncio.create_subprocess_exec(*OPS, *args, cwd=cwd, env={**os.environ, **env},
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    return subprocess.CompletedProcess(args, proc.returncode or 0, out.decode(), err.decode())
+
+
+def test_password_prompt_is_answered_on_the_terminal_and_never_echoed(tmp_path: Path) -> None:
+    async def go() -> tuple[int, str]:
+        from ops.lab.server import LabConfig
+
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD)) as lab:
+            inventory = write_inventory(tmp_path / "inv.yaml", {"node1": lab})
+            inventory.write_text(inventory.read_text().replace("env:OPS_TEST_PW", "prompt:node1 admin password"))
+            import asyncio
+
+            def drive() -> tuple[int, str]:
+                child = pexpect.spawn(OPS[0], [*OPS[1:], "run", str(REPO / "playbooks" / "pull-desktop-logs.yaml"),
+                                      "-i", str(inventory), "-o", str(tmp_path / "out")],
+                                      cwd=str(tmp_path), encoding="utf-8", timeout=60)
+                child.expect("node1 admin password: ")
+                child.sendline(LAB_PASSWORD)
+                child.expect(pexpect.EOF)
+                child.close()
+                return child.exitstatus or 0, child.before or ""
+
+            return await asyncio.to_thread(drive)
+
+    status, output = run(go())
+    assert status == 0, output
+    assert "node1 : ok" in output
+    assert LAB_PASSWORD not in output

@@ -1,0 +1,167 @@
+"""The VOS channel against scripted appliance output: split prompts, pagers, stalls, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from ops.secrets import Secret
+from ops.session.channel import Answer, VOSChannel, clean
+from ops.session.errors import ChannelClosed, ChannelTimeout, CommandFailed
+from tests.helpers import run
+
+
+class ScriptedAppliance:
+    """Answers each line written to it with pieces of text, echoing input like a PTY does."""
+
+    def __init__(self, replies: dict[str, list[str]], echo: bool = True, masked: set[str] | None = None) -> None:
+        self.replies = replies
+        self.echo = echo
+        self.masked = masked or set()
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.line = ""
+        self.written: list[str] = []
+
+    # Writer side
+    def write(self, data: str) -> None:
+        self.written.append(data)
+        for char in data:
+            if char in "\r\n":
+                line, self.line = self.line, ""
+                self.queue.put_nowait("\r\n")
+                for piece in self.replies.get(line, self.replies.get("*", [])):
+                    self.queue.put_nowait(piece)
+            else:
+                self.line += char
+                if self.echo:
+                    self.queue.put_nowait("*" if self.line.split(":")[0] in self.masked else char)
+        if data in ("q", " ", "n"):
+            for piece in self.replies.get(f"<key {data!r}>", []):
+                self.queue.put_nowait(piece)
+
+    # Reader side
+    async def read(self, n: int = -1) -> str:
+        item = await self.queue.get()
+        if item == "<EOF>":
+            return ""
+        return item
+
+    def at_eof(self) -> bool:
+        return False
+
+
+def channel(app: ScriptedAppliance, timeout: float = 2.0) -> VOSChannel:
+    return VOSChannel(app, app, "admin", timeout=timeout, host="node1")
+
+
+def test_output_between_echo_and_prompt_with_prompt_split_across_reads() -> None:
+    app = ScriptedAppliance({"show version active": ["Active Master Version: 12.6", ".1.10000-5\r\nActive Ver",
+                                                     "sion Installed Software Options:\r\nadm", "in:"]})
+
+    async def go() -> str:
+        ch = channel(app)
+        app.queue.put_nowait("Welcome\r\n\r\nad")
+        app.queue.put_nowait("min:")
+        await ch.login(pagination_off=False)
+        return await ch.send("show version active")
+
+    out = run(go())
+    assert out == "Active Master Version: 12.6.1.10000-5\nActive Version Installed Software Options:"
+
+
+def test_pager_prompt_is_answered_and_removed() -> None:
+    pager = "Press <enter> for 1 line, <space> for one page, or <q> to quit"
+    app = ScriptedAppliance({"show long": ["line1\r\nline2\r\n" + pager],
+                             "<key ' '>": ["\r" + " " * len(pager) + "\rline3\r\nadmin:"]})
+
+    async def go() -> str:
+        ch = channel(app)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        return await ch.send("show long")
+
+    assert run(go()) == "line1\nline2\nline3"
+    assert " " in app.written
+
+
+def test_dialog_answers_prompts_and_masks_secrets() -> None:
+    secret = Secret("S3cret-Value-99")
+    app = ScriptedAppliance({
+        "do thing": ["Would you like to proceed [y/n]? "],
+        "y": ["Password: "],
+        "S3cret-Value-99": ["\r\nDone.\r\nadmin:"],
+    }, echo=True)
+
+    async def go() -> str:
+        ch = channel(app)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        result = await ch.dialog("do thing", [Answer(r"proceed \[y/n\]\?", "y"),
+                                              Answer(r"Password:", secret, secret=True)])
+        return result.output + "\n---\n" + ch.transcript.text()
+
+    text = run(go())
+    assert "Done." in text
+    assert "S3cret-Value-99" not in text
+
+
+def test_dialog_that_stalls_names_the_prompt_it_waited_for() -> None:
+    app = ScriptedAppliance({"file get activelog x": ["Would you like to proceed [y/n]? "], "y": ["SFTP server IP: "]})
+
+    async def go() -> None:
+        ch = channel(app, timeout=0.3)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        await ch.dialog("file get activelog x", [Answer(r"proceed \[y/n\]\?", "y", name="proceed"),
+                                                 Answer(r"Download directory:", "/", name="Download directory")])
+
+    with pytest.raises(ChannelTimeout) as info:
+        run(go())
+    message = str(info.value)
+    assert "node1" in message and "Download directory" in message and "SFTP server IP" in message
+
+
+def test_failure_line_raises_command_failed_with_reason() -> None:
+    app = ScriptedAppliance({"bogus": ["Invalid command: bogus\r\nExecuted command unsuccessfully\r\nadmin:"]})
+
+    async def go() -> None:
+        ch = channel(app)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        await ch.send("bogus")
+
+    with pytest.raises(CommandFailed, match="Invalid command: bogus"):
+        run(go())
+
+
+def test_closed_session_is_reported() -> None:
+    app = ScriptedAppliance({"quit": ["<EOF>"]})
+
+    async def go() -> None:
+        ch = channel(app)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        await ch.send("quit")
+
+    with pytest.raises(ChannelClosed, match="closed the session"):
+        run(go())
+
+
+def test_no_echo_times_out_naming_the_echo() -> None:
+    app = ScriptedAppliance({}, echo=False)
+
+    async def go() -> None:
+        ch = channel(app, timeout=0.2)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        await ch.send("show version active")
+
+    with pytest.raises(ChannelTimeout, match=re.escape("the echo of 'show version active'")):
+        run(go())
+
+
+def test_clean_handles_ansi_cr_and_backspace() -> None:
+    assert clean("\x1b[1mbold\x1b[0m\r\nab\x08c\r\n") == "bold\nac\n"
+    assert clean("pager text\r          \rnext") == "next"
