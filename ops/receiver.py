@@ -92,7 +92,8 @@ _LEGACY_MACS = ["hmac-sha1"]
 # Temporary upload names: ".<name>.part-<12 hex>". Clients may not touch names of this shape,
 # and listings hide them, so one upload can never read or clobber another's partial file.
 _PART_RE = re.compile(r"^\..*\.part-[0-9a-f]{12}$", re.S)
-_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# A host name used as a directory name (root/<host>): no separators, no dot-names.
+_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "*"}
 
 
@@ -232,7 +233,9 @@ def _closing_during_teardown() -> bool:
 
     asyncssh closes every still-open handle through the same `close()` when a session ends, so a
     connection dropped mid-upload would otherwise look like a finished file. Its teardown runs in
-    `SFTPServerHandler._cleanup`; a client's FXP_CLOSE comes through `_process_close`.
+    `SFTPServerHandler._cleanup`; a client's FXP_CLOSE comes through `_process_close`. (If a
+    future asyncssh renames these, the test of an SFTP session closed mid-upload fails; a dropped
+    connection is still caught through `_SSHSession.lost`.)
     """
     frame: FrameType | None = sys._getframe(2)
     for _ in range(6):
@@ -646,8 +649,10 @@ class Receiver:
 
     def add_account(self, host: str, directory: Path | None = None) -> Account:
         """Create a fresh login for `host`, jailed in `directory` (default root/<host>)."""
-        if not _HOST_RE.match(host) or host in (".", ".."):
-            raise ReceiverError(f"invalid host name for a receiver directory: {host!r}")
+        if not host:
+            raise ReceiverError("an account needs a host name")
+        if directory is None and not _HOST_RE.match(host):
+            raise ReceiverError(f"host name {host!r} cannot be a directory name; pass directory=")
         target = Path(directory) if directory is not None else self.root / host
         target.mkdir(parents=True, exist_ok=True)
         real = Path(os.path.realpath(target))

@@ -353,9 +353,13 @@ def test_listen_address_and_host_validation(tmp_path: Path) -> None:
             assert receiver.host_key_fingerprint.startswith("SHA256:")
         async with Receiver(tmp_path) as receiver:
             assert receiver.advertised_host == "127.0.0.1"
-            for bad in ("", "..", "a/b", "../x", "a\0b"):
+            for bad in ("", "..", "a/b", "../x", "a\0b", ".hidden"):
                 with pytest.raises(ReceiverError):
                     receiver.add_account(bad)
+            # With an explicit directory the host is only a label.
+            labelled = receiver.add_account("Finesse A/side B", directory=tmp_path / "custom" / "dir")
+            assert labelled.directory == (tmp_path / "custom" / "dir").resolve()
+            assert labelled.directory.is_dir()
         await receiver.stop()  # idempotent
 
     run(body())
