@@ -281,7 +281,7 @@ def test_rename_stays_inside_and_never_overwrites(tmp_path: Path) -> None:
 @pytest.mark.filterwarnings("ignore:Diffie-Hellman over finite fields")
 def test_legacy_algorithms_only_when_enabled(tmp_path: Path) -> None:
     # What an old VOS SFTP client offers (Cisco bug CSCux74884).
-    legacy = {"kex_algs": ["diffie-hellman-group14-sha1"], "encryption_algs": ["aes128-cbc"],
+    legacy: dict[str, Any] = {"kex_algs": ["diffie-hellman-group14-sha1"], "encryption_algs": ["aes128-cbc"],
               "mac_algs": ["hmac-sha1"], "server_host_key_algs": ["ssh-rsa"]}
 
     async def body() -> None:
