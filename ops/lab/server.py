@@ -22,6 +22,7 @@ from typing import Any
 import asyncssh
 
 from ops.lab import logtree
+from ops.lab.accounts import AdminUIAccount
 from ops.lab.commands import CommandContext, QuitSession, load_handlers
 from ops.lab.logtree import LogFile
 from ops.lab.push import PushRecord
@@ -64,6 +65,9 @@ class LabConfig:
     sftp_legacy_only: bool = False
     version: str = "12.6.1.10000-5"
     transfer_delay: float = 0.0
+    # The Finesse admin UI account (ops.lab.accounts.AdminUIAccount).
+    ui_username: str = "admin"
+    ui_password: str = "Finesse-UI-pw1"
 
 
 @dataclass
@@ -127,6 +131,7 @@ class LabAppliance:
         self.pushes: list[PushRecord] = []
         # The appliance's own SFTP-client known hosts, keyed "ip:port".
         self.known_hosts: dict[str, asyncssh.SSHKey] = {}
+        self.admin_ui = AdminUIAccount(self.config.ui_username, self.config.ui_password)
         self._temp_root: Path | None = None
         self._log_root: Path | None = Path(self.config.log_root) if self.config.log_root else None
         self._server: asyncssh.SSHAcceptor | None = None
