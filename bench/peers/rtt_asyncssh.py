@@ -1,0 +1,44 @@
+"""The floor: bare asyncssh, write the command line, read until the prompt; no echo handling, no cleaning."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncssh
+from _common import COMMAND, check_output, emit, rtt_args
+
+PROMPT = "admin:"
+
+
+async def read_to_prompt(reader: asyncssh.SSHReader[str]) -> str:
+    buffer = ""
+    while not buffer.endswith(PROMPT):
+        buffer += await reader.read(65536)
+    return buffer
+
+
+async def main() -> None:
+    args = rtt_args(__doc__ or "")
+    conn = await asyncssh.connect(args.host, args.port, username=args.user, password=args.password,
+                                  known_hosts=None, client_keys=None, agent_path=None, config=None)
+    writer, reader, _ = await conn.open_session(term_type="vt100", term_size=(511, 200), encoding="utf-8")
+    await read_to_prompt(reader)
+    writer.write("set cli pagination off\n")
+    await read_to_prompt(reader)
+    writer.write(COMMAND + "\n")
+    check_output(await read_to_prompt(reader))
+    samples = []
+    for _ in range(args.count):
+        start = time.perf_counter()
+        writer.write(COMMAND + "\n")
+        await read_to_prompt(reader)
+        samples.append(time.perf_counter() - start)
+    writer.write("quit\n")
+    conn.close()
+    await conn.wait_closed()
+    emit(samples=samples)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the benchmarks need; idempotent (a second run only checks).
+#   bench/.venvs/current  scrapli 2026.x (FFI build), netmiko, sftpserver, finesse-ops (editable)
+#   bench/.venvs/classic  scrapli 2025.1.30 (classic GenericDriver), finesse-ops (editable)
+# plus Debian's openssh-server for OpenSSH's own sftp-server (sshd is never enabled as a service).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+venvs="$here/.venvs"
+python="${PYTHON:-python3}"
+
+if [ ! -x /usr/sbin/sshd ] || [ ! -x /usr/lib/openssh/sftp-server ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq openssh-server >/dev/null
+fi
+command -v sftp >/dev/null || { echo "setup: OpenSSH's sftp client is missing" >&2; exit 1; }
+
+make_venv() {  # name, stamp contents, pip args...
+    local name="$1" stamp="$2"; shift 2
+    local dir="$venvs/$name"
+    if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then
+        return
+    fi
+    rm -rf "$dir"
+    "$python" -m venv "$dir"
+    "$dir/bin/pip" install -q --upgrade pip
+    "$dir/bin/pip" install -q "$@" -e "$repo"
+    echo "$stamp" > "$dir/.stamp"
+}
+
+make_venv current "v1 scrapli>=2026 netmiko sftpserver" "scrapli>=2026" netmiko sftpserver
+make_venv classic "v1 scrapli==2025.1.30" "scrapli==2025.1.30"
+echo "setup: ok ($venvs)"
