@@ -24,6 +24,7 @@ import asyncssh
 from ops.lab import logtree
 from ops.lab.accounts import AdminUIAccount
 from ops.lab.commands import CommandContext, QuitSession, load_handlers
+from ops.lab.handlers.services import DEFAULT_SERVICES
 from ops.lab.logtree import LogFile
 from ops.lab.push import PushRecord
 from ops.lab.terminal import Interrupted, SessionClosed, Terminal
@@ -68,6 +69,15 @@ class LabConfig:
     # The Finesse admin UI account (ops.lab.accounts.AdminUIAccount).
     ui_username: str = "admin"
     ui_password: str = "Finesse-UI-pw1"
+    # Older releases only know `utils reset_ui_administrator_password`.
+    ui_reset_command: str = "utils reset_application_ui_administrator_password"
+    ui_reset_breaks_after: int | None = None  # fault: resets after this many successful ones fail
+    # `show network status`: agents on the desktop (8445) and on XMPP over BOSH (7443).
+    desktop_clients: int = 12
+    xmpp_clients: int = 12
+    service_delay: float = 0.02  # between the status lines of `utils service restart`
+    service_fails: bool = False  # fault: a (re)started service stays STOPPED
+    webproxy_fails: bool = False  # fault: `utils webproxy cache clear` fails
 
 
 @dataclass
@@ -132,6 +142,8 @@ class LabAppliance:
         # The appliance's own SFTP-client known hosts, keyed "ip:port".
         self.known_hosts: dict[str, asyncssh.SSHKey] = {}
         self.admin_ui = AdminUIAccount(self.config.ui_username, self.config.ui_password)
+        self.services: dict[str, str] = dict(DEFAULT_SERVICES)  # name -> STARTED / STOPPED / ...
+        self.webproxy_cache_generation = 0  # incremented by every `utils webproxy cache clear`
         self._temp_root: Path | None = None
         self._log_root: Path | None = Path(self.config.log_root) if self.config.log_root else None
         self._server: asyncssh.SSHAcceptor | None = None
