@@ -5,5 +5,12 @@ from __future__ import annotations
 from ops.actions.activelog import ActivelogAction
 from ops.actions.base import Action
 from ops.actions.cli import CliAction
+from ops.actions.network_status import NetworkStatusAction
+from ops.actions.service import ServiceAction
+from ops.actions.ui_password import UIPasswordResetAction
+from ops.actions.webproxy import WebproxyCacheClearAction
 
-ACTIONS: dict[str, Action] = {action.name: action for action in (ActivelogAction(), CliAction())}
+ACTIONS: dict[str, Action] = {action.name: action for action in (
+    ActivelogAction(), CliAction(), NetworkStatusAction(), WebproxyCacheClearAction(), ServiceAction(),
+    UIPasswordResetAction(),
+)}

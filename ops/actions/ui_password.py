@@ -1,0 +1,152 @@
+"""`ui_password_reset` step: unlock the Finesse admin UI account by resetting its password twice.
+
+After five failed sign-ins Finesse locks the admin UI (and diagnostic portal) account for up to
+30 minutes without saying so. Resetting the password from the OS admin CLI unlocks it; doing it
+twice, first to a temporary password and then back to the original, leaves the password as it
+was:
+
+```yaml
+- name: Unlock the admin UI
+  ui_password_reset: {password: "env:FINESSE_UI_PASSWORD"}   # the original, a secret reference
+```
+`utils reset_application_ui_administrator_password` is tried first and, where the appliance does
+not know it, `utils reset_ui_administrator_password` (or name one with `command:`). The temporary
+password is generated to meet the usual VOS policy (8 to 64 characters with upper and lower case
+letters and digits). Neither password is shown anywhere. If the second reset fails, the
+temporary password (now the live one) is written to `ui-password-TEMPORARY.txt` (mode 0600) in
+the host's run directory and the step fails naming that file, so nobody is locked out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.secrets import REFERENCE_FORMS, Secret, SecretError, is_reference, mask, resolve
+from ops.session.channel import Answer, VOSChannel
+from ops.session.errors import CommandFailed, SessionError
+
+NEW_COMMAND = "utils reset_application_ui_administrator_password"
+OLD_COMMAND = "utils reset_ui_administrator_password"
+TEMP_FILE = "ui-password-TEMPORARY.txt"
+INVALID_RE = re.compile(r"Invalid command", re.I)
+TROUBLE_RE = re.compile(r"\b(?:fail\w*|error|invalid|not changed|do not match|does not meet)\b", re.I)
+
+
+class UIPasswordArgs(Args):
+    password: str = Field(description="the original password, as a secret reference")
+    command: Literal["auto", "utils reset_application_ui_administrator_password",
+                     "utils reset_ui_administrator_password"] = "auto"
+    timeout: float = Field(60.0, gt=0)
+
+    @field_validator("password")
+    @classmethod
+    def _reference(cls, value: str) -> str:
+        if not is_reference(value):
+            raise ValueError(f"password takes a secret reference ({REFERENCE_FORMS}), never the password itself")
+        return value
+
+
+def meets_policy(password: str) -> bool:
+    """Upper, lower, digit, 8 to 64 characters, no white space (what VOS releases ask for)."""
+    return (8 <= len(password) <= 64 and any(c.isupper() for c in password) and any(c.islower() for c in password)
+            and any(c.isdigit() for c in password) and not any(c.isspace() for c in password))
+
+
+def temporary_password() -> Secret:
+    while True:
+        candidate = Secret.generate(20, source="temporary admin UI password")
+        if meets_policy(candidate.reveal()) and "admin" not in candidate.reveal().lower():
+            return candidate
+
+
+class ResetFailed(Exception):
+    def __init__(self, reason: str, unknown_command: bool = False) -> None:
+        super().__init__(reason)
+        self.unknown_command = unknown_command
+
+
+def _reason(text: str) -> str:
+    return " / ".join(ln.strip() for ln in text.splitlines() if ln.strip()) or "(no output)"
+
+
+async def reset_once(channel: VOSChannel, command: str, password: Secret, timeout: float) -> None:
+    """One `utils reset_*_password` dialog; raises ResetFailed with the appliance's reason."""
+    answers = [
+        Answer(r"(?i)confirm\s+new\s+password:", password, secret=True, name="Confirm New Password"),
+        Answer(r"(?i)new\s+password:", password, secret=True, name="New Password"),
+    ]
+    try:
+        result = await channel.dialog(command, answers, timeout=timeout)
+    except CommandFailed as exc:
+        raise ResetFailed(_reason(exc.output) if exc.output else str(exc),
+                          unknown_command=bool(INVALID_RE.search(exc.output or str(exc)))) from None
+    if len(result.answered) < 2:
+        raise ResetFailed(f"the appliance did not ask for the new password twice: {_reason(result.output)}",
+                          unknown_command=bool(INVALID_RE.search(result.output)))
+    if TROUBLE_RE.search(result.output):
+        raise ResetFailed(_reason(result.output))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to a file only its owner can read (created 0600, and made so if it existed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+class UIPasswordResetAction(Action):
+    name = "ui_password_reset"
+    Args = UIPasswordArgs
+
+    def commands(self, args: UIPasswordArgs) -> list[str]:
+        command = NEW_COMMAND if args.command == "auto" else args.command
+        fallback = f" (or {OLD_COMMAND} where the appliance only knows that)" if args.command == "auto" else ""
+        return [f"{command}   (answers: a generated temporary password, twice){fallback}",
+                f"{command}   (answers: the original password from {args.password}, twice)"]
+
+    async def run(self, ctx: HostContext, args: UIPasswordArgs) -> StepResult:
+        try:
+            original = resolve(args.password)
+        except SecretError as exc:
+            raise StepFailed(mask(str(exc))) from None
+        temporary = temporary_password()
+        channel = await ctx.channel()
+        candidates = [NEW_COMMAND, OLD_COMMAND] if args.command == "auto" else [args.command]
+        used: str | None = None
+        unknown: list[str] = []
+        for command in candidates:
+            try:
+                await reset_once(channel, command, temporary, args.timeout)
+            except ResetFailed as exc:
+                if exc.unknown_command and command != candidates[-1]:
+                    unknown.append(command)
+                    continue
+                raise StepFailed(f"first reset (to a temporary password) with {command!r} failed: {mask(str(exc))}; "
+                                 "the admin UI password is unchanged", {"command": command}) from None
+            used = command
+            break
+        assert used is not None
+        data = {"command": used, "fallback": bool(unknown), "unknown_commands": unknown}
+        try:
+            await reset_once(channel, used, original, args.timeout)
+        except (ResetFailed, SessionError) as exc:
+            path = ctx.host_dir / TEMP_FILE
+            write_private(path, temporary.reveal() + "\n")
+            raise StepFailed(
+                f"SECOND RESET FAILED: the admin UI password was set to a temporary one, but setting it back to "
+                f"the original ({args.password}) failed: {mask(str(exc))}. The temporary password, which is the "
+                f"admin UI password now, is in {path} (readable only by you); sign in with it or run this step "
+                "again, then delete the file.", {**data, "temporary_password_file": str(path)}) from None
+        return StepResult(ok=True, changed=True,
+                          message=f"admin UI password reset twice with {used!r} (temporary, then the original): "
+                                  "the account is unlocked", data={**data, "resets": 2})
