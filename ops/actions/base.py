@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict
 if TYPE_CHECKING:
     from ops.inventory import Host
     from ops.receiver import Account, Receiver
+    from ops.rest.http import RestClient
+    from ops.secrets import Secret
     from ops.session.channel import VOSChannel
 
 
@@ -52,6 +54,14 @@ class HostContext(ABC):
     @abstractmethod
     def receiver(self) -> tuple[Receiver, Account]:
         """The run's SFTP receiver and this host's account on it."""
+
+    def rest(self, api: str = "finesse") -> RestClient:
+        """The host's REST client for `api` ("finesse" or "gws"), opened on first use."""
+        raise NotImplementedError("this context has no REST side")
+
+    def secret(self, reference: str) -> Secret:
+        """A secret reference from a step's arguments, resolved relative to the inventory."""
+        raise NotImplementedError("this context resolves no secrets")
 
 
 class Action(ABC):
