@@ -81,16 +81,16 @@ def parse_row(line: str) -> Connection | None:
     state = ""
     if rest and rest[0].upper() in STATES:
         state, rest = rest[0].upper(), rest[1:]
-    pid: int | None = None
-    program: str | None = None
-    if rest and (match := PROGRAM_RE.match(rest[-1])) and (len(rest) in (1, 3)):
-        rest = rest[:-1]
-        if match.group(1):
-            pid, program = int(match.group(1)), match.group(2)
     user: str | None = None
     inode: int | None = None
-    if len(rest) >= 2 and rest[1].isdigit():
-        user, inode = rest[0], int(rest[1])
+    if len(rest) >= 2 and rest[1].isdigit() and "/" not in rest[0]:
+        user, inode, rest = rest[0], int(rest[1]), rest[2:]
+    pid: int | None = None
+    program: str | None = None
+    # netstat cuts the program column at a fixed width, so it may hold spaces: `30211/sshd: admin [`.
+    match = PROGRAM_RE.match(" ".join(rest)) if rest else None
+    if match and match.group(1):
+        pid, program = int(match.group(1)), match.group(2)
     local_host, local_port = split_endpoint(local)
     remote_host, remote_port = split_endpoint(remote)
     return Connection(proto.lower(), recv_q, send_q, local_host, local_port, remote_host, remote_port, state,

@@ -14,7 +14,7 @@ import asyncio
 from ops.lab.commands import CommandContext, CommandError, command
 
 ACTIVE = "STARTED"
-NOT_ACTIVATED = "STOPPED  Service Not Activated"
+NOT_ACTIVATED = "NOT ACTIVATED"  # listed as `Name[STOPPED]  Service Not Activated`
 
 # The services of a Finesse node, in `utils service list` order.
 DEFAULT_SERVICES: dict[str, str] = {
@@ -55,7 +55,8 @@ async def service_list(ctx: CommandContext, args: list[str]) -> None:
         raise CommandError(f"Invalid option: {args[0]}", syntax=True)
     lines = ["Requesting service status, please wait...", "Service Manager is running",
              "Getting list of all services", ">> Return code = 0"]
-    lines += [f"{name}[{state}]" for name, state in ctx.lab.services.items()]
+    lines += [f"{name}[STOPPED]  Service Not Activated" if state == NOT_ACTIVATED else f"{name}[{state}]"
+              for name, state in ctx.lab.services.items()]
     await ctx.term.page(lines)
 
 
