@@ -1,0 +1,420 @@
+"""finesse-ops benchmarks: `python bench/run.py [--full] [--only rtt,sftp,fanout,cold]`.
+
+Prints one Markdown table of medians, each peer's ratio to ops (or to the floor) and whether
+each target of issue 5 is met. Every peer runs in its own subprocess with the Python of the venv
+that has it (bench/setup.sh makes those venvs; it is run here when they are missing). See
+bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+PEERS = BENCH / "peers"
+VENVS = BENCH / ".venvs"
+MAIN_PY = REPO / ".venv" / "bin" / "python"
+CURRENT_PY = VENVS / "current" / "bin" / "python"
+CLASSIC_PY = VENVS / "classic" / "bin" / "python"
+SSHD = Path("/usr/sbin/sshd")
+SFTP_SERVER = Path("/usr/lib/openssh/sftp-server")
+CIPHER = "aes128-gcm@openssh.com"
+LAB_PASSWORD = "bench-Lab-pw-7731"
+MIB = 1024 * 1024
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    bench: str
+    peer: str
+    median: str
+    ratio: str = ""
+    target: str = ""
+    note: str = ""
+
+
+@dataclass
+class Results:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, *args: str, **kw: str) -> None:
+        row = Row(*args, **kw)
+        self.rows.append(row)
+        print(f"  {row.bench} | {row.peer} | {row.median} | {row.ratio} | {row.target} {row.note}",
+              file=sys.stderr, flush=True)
+
+    def markdown(self) -> str:
+        lines = ["| benchmark | peer | median | ratio | target |", "| --- | --- | --- | --- | --- |"]
+        for r in self.rows:
+            target = f"{r.target} {r.note}".strip()
+            lines.append(f"| {r.bench} | {r.peer} | {r.median} | {r.ratio} | {target} |")
+        return "\n".join(lines + [""] + [f"- {n}" for n in self.notes])
+
+
+def verdict(ok: bool, text: str) -> str:
+    return f"{'met' if ok else '**NOT met**'}: {text}"
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    """Whether a socket listens on the loopback port (without connecting: `sftpserver` serves
+    exactly one connection at a time, and a probe would block it)."""
+    with open("/proc/net/tcp") as fh:
+        return any(f"0100007F:{port:04X}" == cols[1] and cols[3] == "0A"
+                   for cols in (line.split() for line in fh.readlines()[1:]))
+
+
+def wait_port(port: int, proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before listening on {port}")
+        if listening(port):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port} after {timeout:g}s")
+
+
+@contextlib.contextmanager
+def server(cmd: list[str], **kw: Any) -> Iterator[subprocess.Popen[str]]:
+    """A background process, in its own process group, ended (and waited for) on exit."""
+    proc = subprocess.Popen(cmd, text=True, start_new_session=True, **kw)
+    try:
+        yield proc
+    finally:
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def read_json_line(stream: IO[str] | None) -> dict[str, Any]:
+    assert stream is not None
+    line = stream.readline()
+    if not line:
+        raise RuntimeError("peer exited without printing its result")
+    return dict(json.loads(line))
+
+
+def run_peer(python: Path, script: str, *args: str, timeout: float = 300) -> dict[str, Any]:
+    result = subprocess.run([str(python), str(PEERS / script), *args], capture_output=True, text=True,
+                            timeout=timeout, check=False, cwd=PEERS)
+    if result.returncode != 0:
+        raise RuntimeError(f"{script} failed ({result.returncode}): {result.stderr[-2000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+# -- setup ----------------------------------------------------------------------------------------
+
+
+def ensure_setup() -> None:
+    ready = all(p.exists() for p in (CURRENT_PY, CLASSIC_PY, SSHD, SFTP_SERVER, MAIN_PY))
+    stamps = all((VENVS / name / ".stamp").exists() for name in ("current", "classic"))
+    if not (ready and stamps):
+        print("bench: running bench/setup.sh", file=sys.stderr, flush=True)
+        subprocess.run(["bash", str(BENCH / "setup.sh")], check=True)
+
+
+# -- 1. CLI round trip ----------------------------------------------------------------------------
+
+
+def bench_rtt(results: Results, count: int) -> None:
+    print(f"round trip: {count} x 'show version active' per peer", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="ops-bench-rtt-") as tmp, \
+            server([str(MAIN_PY), str(PEERS / "lab.py"), LAB_PASSWORD], stdin=subprocess.PIPE,
+                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=PEERS) as lab:
+        where = read_json_line(lab.stdout)
+        known_hosts = Path(tmp) / "known_hosts"
+        known_hosts.write_text(where["known_hosts"] + "\n")
+        common = ["--port", str(where["port"]), "--password", LAB_PASSWORD, "--count", str(count),
+                  "--fingerprint", where["fingerprint"], "--known-hosts", str(known_hosts)]
+        peers = [
+            ("ops (asyncssh + VOSChannel)", MAIN_PY, "rtt_ops.py"),
+            ("asyncssh read-until-prompt (floor)", MAIN_PY, "rtt_asyncssh.py"),
+            ("scrapli {v} (FFI, Cli)", CURRENT_PY, "rtt_scrapli_ffi.py"),
+            ("scrapli {v} (classic, GenericDriver, system)", CLASSIC_PY, "rtt_scrapli_classic.py"),
+            ("netmiko {v} (generic)", CURRENT_PY, "rtt_netmiko.py"),
+        ]
+        medians: dict[str, float] = {}
+        names: dict[str, str] = {}
+        for label, python, script in peers:
+            out = run_peer(python, script, *common)
+            medians[script] = statistics.median(out["samples"])
+            names[script] = label.format(v=out.get("version", ""))
+    ops = medians["rtt_ops.py"]
+    floor = medians["rtt_asyncssh.py"]
+    scrapli = min(medians["rtt_scrapli_ffi.py"], medians["rtt_scrapli_classic.py"])
+    bench = "CLI round trip"
+    results.add(bench, names["rtt_ops.py"], ms(ops), f"{ops / floor:.2f}x floor",
+                verdict(ops <= 2 * floor, f"<= 2x floor ({ms(2 * floor)})") + "; "
+                + verdict(ops <= scrapli, f"<= fastest scrapli ({ms(scrapli)})"))
+    results.add(bench, names["rtt_asyncssh.py"], ms(floor), "1.00x floor")
+    for script in ("rtt_scrapli_ffi.py", "rtt_scrapli_classic.py", "rtt_netmiko.py"):
+        results.add(bench, names[script], ms(medians[script]), f"{medians[script] / ops:.2f}x ops")
+
+
+# -- 2. SFTP receive throughput -------------------------------------------------------------------
+
+
+SSH_COMMON = ["-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+              "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-c", CIPHER]
+
+
+def sftp_put(port: int, user: str, source: Path, name: str, tmp: Path, *, password: str = "",
+             identity: Path | None = None) -> float:
+    """Wall time of OpenSSH `sftp` putting `source` as `name` (connect and login included)."""
+    batch = tmp / "batch"
+    batch.write_text(f"put {source} {name}\n")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp)}
+    if password:
+        askpass = tmp / "askpass.sh"
+        askpass.write_text('#!/bin/sh\nprintf "%s\\n" "$BENCH_PASSWORD"\n')
+        askpass.chmod(0o700)
+        env.update(SSH_ASKPASS=str(askpass), SSH_ASKPASS_REQUIRE="force", DISPLAY=":0", BENCH_PASSWORD=password)
+        auth = ["-o", "BatchMode=no", "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no"]
+    else:
+        assert identity is not None
+        auth = ["-o", "PreferredAuthentications=publickey", "-i", str(identity), "-o", "IdentitiesOnly=yes"]
+    cmd = ["sftp", *auth, "-b", str(batch), "-P", str(port), *SSH_COMMON, f"{user}@127.0.0.1"]
+    start = time.perf_counter()
+    result = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=900, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"sftp put to port {port} failed: {result.stderr[-1000:]}")
+    return elapsed
+
+
+def make_payload(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    chunk = os.urandom(4 * MIB)
+    with path.open("wb") as fh:
+        for i in range(size // len(chunk)):
+            block = chunk[:8] + i.to_bytes(8, "big") + chunk[16:]  # no two blocks alike
+            fh.write(block)
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sshd_config(tmp: Path, port: int, root: Path) -> tuple[Path, Path]:
+    """A throw-away sshd on a loopback port serving sftp-server to root with a generated key."""
+    host_key, user_key = tmp / "ssh_host_ed25519_key", tmp / "id_ed25519"
+    for key in (host_key, user_key):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    authorized = tmp / "authorized_keys"
+    shutil.copy(f"{user_key}.pub", authorized)
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+    config = tmp / "sshd_config"
+    config.write_text("\n".join([
+        "ListenAddress 127.0.0.1", f"Port {port}", f"HostKey {host_key}", "PidFile none",
+        "PermitRootLogin yes", "PubkeyAuthentication yes", f"AuthorizedKeysFile {authorized}",
+        "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
+        "ChrootDirectory none", f"Ciphers {CIPHER}", f"Subsystem sftp {SFTP_SERVER} -d {root}",
+        "AllowTcpForwarding no", "X11Forwarding no", "PrintMotd no", "UseDNS no", "LogLevel ERROR", "",
+    ]))
+    return config, user_key
+
+
+def bench_sftp(results: Results, size: int, reps: int) -> None:
+    print(f"SFTP receive: {size // MIB} MiB x {reps} per server, cipher {CIPHER}", file=sys.stderr, flush=True)
+    base = Path(tempfile.mkdtemp(prefix="ops-bench-sftp-"))
+    try:
+        source = base / "payload.bin"
+        want = make_payload(source, size)
+        rates: dict[str, list[float]] = {"ops": [], "openssh": [], "sftpserver": []}
+        with contextlib.ExitStack() as stack:
+            # ops' receiver: each file's sha256 is computed as its bytes arrive; checked below.
+            recv = stack.enter_context(server([str(MAIN_PY), str(PEERS / "recv_ops.py"), str(base / "ops")],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=PEERS))
+            account = read_json_line(recv.stdout)
+
+            # OpenSSH's sftp-server behind a throw-away sshd.
+            ssh_root = base / "openssh"
+            ssh_root.mkdir()
+            ssh_port = free_port()
+            config, identity = sshd_config(base, ssh_port, ssh_root)
+            sshd = stack.enter_context(server([str(SSHD), "-f", str(config), "-D", "-e"],
+                                              stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_port(ssh_port, sshd)
+
+            # The `sftpserver` package (paramiko): serves its working directory, accepts any key.
+            pkg_root = base / "sftpserver"
+            pkg_root.mkdir()
+            rsa_key = base / "sftpserver_rsa"
+            subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "", "-f",
+                            str(rsa_key)], check=True)
+            pkg_port = free_port()
+            pkg = stack.enter_context(server(
+                [str(VENVS / "current" / "bin" / "sftpserver"), "--host", "127.0.0.1", "-p", str(pkg_port),
+                 "-k", str(rsa_key), "-l", "WARNING"], cwd=pkg_root, stdin=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+            stack.callback(lambda: os.killpg(pkg.pid, signal.SIGTERM))  # it serves forever
+            wait_port(pkg_port, pkg)
+
+            # Interleaved, so page-cache writeback or a noisy neighbour hits every server alike.
+            for i in range(reps):
+                name = f"f{i}.bin"
+                elapsed = sftp_put(account["port"], account["username"], source, name, base,
+                                   password=account["password"])
+                rates["ops"].append(size / elapsed)
+                (Path(account["directory"]) / name).unlink()
+                elapsed = sftp_put(ssh_port, "root", source, name, base, identity=identity)
+                rates["openssh"].append(size / elapsed)
+                (ssh_root / name).unlink()
+                elapsed = sftp_put(pkg_port, "root", source, name, base, identity=identity)
+                rates["sftpserver"].append(size / elapsed)
+                (pkg_root / name).unlink()
+            assert recv.stdin is not None
+            recv.stdin.close()
+            manifest = read_json_line(recv.stdout)["manifest"]
+        if len(manifest) != reps or any(e["sha256"] != want or e["size"] != size for e in manifest):
+            raise RuntimeError(f"ops receiver manifest does not match the payload: {manifest}")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    bench = f"SFTP receive, {size // MIB} MiB, `sftp` client, {CIPHER}"
+
+    def mbs(rate: float) -> str:
+        return f"{rate / MIB:.0f} MiB/s"
+    results.add(bench, "ops receiver (sha256 as bytes arrive)", mbs(med["ops"]),
+                f"{med['ops'] / med['openssh']:.2f}x OpenSSH",
+                verdict(med["ops"] >= 0.9 * med["openssh"], ">= 0.9x OpenSSH") + "; "
+                + verdict(med["ops"] >= 5 * med["sftpserver"], f">= 5x sftpserver "
+                          f"({med['ops'] / med['sftpserver']:.1f}x)"))
+    results.add(bench, "OpenSSH sftp-server (sshd, Debian)", mbs(med["openssh"]),
+                f"{med['openssh'] / med['ops']:.2f}x ops")
+    results.add(bench, "`sftpserver` 0.3 (paramiko)", mbs(med["sftpserver"]),
+                f"{med['sftpserver'] / med['ops']:.2f}x ops")
+    results.notes.append(f"SFTP: median of {reps} puts of a {size // MIB} MiB file per server; the time is the "
+                         f"`sftp -b` process's wall time (connect and login included), cipher {CIPHER}.")
+
+
+# -- 3. fan-out -----------------------------------------------------------------------------------
+
+
+def bench_fanout(results: Results, sizes: list[int]) -> None:
+    print(f"fan-out: log pull from {sizes} lab appliances", file=sys.stderr, flush=True)
+    bench = "Fan-out log pull"
+    walls: dict[int, float] = {}
+    for n in sizes:
+        for forks in sorted({n, 1}, reverse=True):
+            if forks == 1 and n == 1 and 1 in walls:
+                continue
+            out = run_peer(MAIN_PY, "fanout.py", "--hosts", str(n), "--forks", str(forks), timeout=900)
+            if not out["ok"]:
+                raise RuntimeError(f"fan-out run failed: {out}")
+            rss = out["peak_rss_kib"] / 1024
+            label = f"{n} hosts, forks={forks}" + (" (sequential)" if forks == 1 and n > 1 else "")
+            if forks == n:
+                walls[n] = out["wall"]
+                ratio = f"{out['wall'] / walls[1]:.2f}x 1 host"
+                target = ""
+                if n == max(sizes):
+                    target = (verdict(out["wall"] <= 2 * walls[1], "<= 2x 1 host") + "; "
+                              + verdict(rss <= 300, "peak RSS <= 300 MB"))
+            else:
+                ratio = f"{out['wall'] / walls[n]:.2f}x forks={n}"
+                target = ""
+            results.add(bench, label, f"{out['wall']:.2f} s, {rss:.0f} MB RSS", ratio, target)
+    results.notes.append("Fan-out: the shipped playbook (`playbooks/pull-desktop-logs.yaml`) through "
+                         "`ops.runner.run_playbook`; the labs run in 2 worker processes and RSS is the peak of "
+                         "the runner's process alone (one run per process).")
+
+
+# -- 4. cold start --------------------------------------------------------------------------------
+
+
+def bench_cold(results: Results, count: int) -> None:
+    print(f"cold start: `ops --help` x {count}", file=sys.stderr, flush=True)
+    ops = REPO / ".venv" / "bin" / "ops"
+
+    def median_of(cmd: list[str]) -> float:
+        samples = []
+        subprocess.run(cmd, capture_output=True, check=True)  # warm the page cache, not the interpreter
+        for _ in range(count):
+            start = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True)
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+    ops_t = median_of([str(ops), "--help"])
+    floor = median_of([str(MAIN_PY), "-c", "pass"])
+    results.add("Cold start", "`ops --help`", ms(ops_t), f"{ops_t / floor:.1f}x bare python",
+                verdict(ops_t <= 0.25, "<= 250 ms"))
+    results.add("Cold start", "`python -c pass` (floor)", ms(floor), "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="SFTP with a 1 GiB file (default 256 MiB)")
+    parser.add_argument("--only", default="rtt,sftp,fanout,cold", help="comma-separated subset")
+    parser.add_argument("--count", type=int, default=200, help="round trips per peer")
+    parser.add_argument("--reps", type=int, default=3, help="SFTP puts per server")
+    parser.add_argument("--hosts", default="1,10,50,200", help="fan-out sizes")
+    parser.add_argument("--write", type=Path, help="also write the table to this file")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    ensure_setup()
+    results = Results()
+    started = time.monotonic()
+    if "rtt" in only:
+        bench_rtt(results, args.count)
+    if "sftp" in only:
+        bench_sftp(results, (1024 if args.full else 256) * MIB, args.reps)
+    if "fanout" in only:
+        bench_fanout(results, [int(n) for n in args.hosts.split(",")])
+    if "cold" in only:
+        bench_cold(results, 20)
+    results.notes.append(f"Measured in one run of `python bench/run.py{' --full' if args.full else ''}` "
+                         f"({time.monotonic() - started:.0f} s) on {os.cpu_count()} cores, "
+                         f"Python {sys.version.split()[0]}.")
+    table = results.markdown()
+    print(table)
+    if args.write:
+        args.write.write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
