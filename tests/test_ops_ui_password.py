@@ -1,0 +1,135 @@
+"""ui_password_reset end to end: lockout, the twice-over unlock, the older command, failures, no leaks."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ops.inventory import load_inventory
+from ops.lab.server import LabAppliance, LabConfig
+from ops.playbook import load_playbook
+from ops.report import RunReport
+from ops.runner import RunOptions, run_playbook
+from ops.secrets import Secret
+from ops.yamlsource import InputError
+from tests.helpers import REPO, run, write_inventory
+
+ORIGINAL = "Orig-UI-Secret-93"
+UNLOCK = REPO / "playbooks" / "unlock-admin-ui.yaml"
+
+
+@pytest.fixture
+def generated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every generated secret value (the temporary password among them)."""
+    values: list[str] = []
+    original = Secret.generate.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type[Secret], length: int = 24, source: str = "generated") -> Secret:
+        secret = original(cls, length, source)
+        values.append(secret.reveal())
+        return secret
+
+    monkeypatch.setattr(Secret, "generate", classmethod(spy))
+    monkeypatch.setenv("FINESSE_UI_PASSWORD", ORIGINAL)
+    return values
+
+
+def unlock(tmp_path: Path, config: LabConfig, lock_first: bool = True) -> tuple[RunReport, Path, LabAppliance]:
+    async def go() -> tuple[RunReport, LabAppliance]:
+        async with LabAppliance(config) as lab:
+            if lock_first:
+                for _ in range(5):
+                    assert not lab.admin_ui.sign_in("admin", "wrong-guess")
+                assert lab.admin_ui.locked
+                assert not lab.admin_ui.sign_in("admin", ORIGINAL)  # locked: even the right one is refused
+            inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", {"node1": lab}))
+            book = load_playbook(UNLOCK, inventory)
+            report = await run_playbook(book, inventory, RunOptions(output=tmp_path / "collected", command_timeout=20))
+            return report, lab
+
+    report, lab = run(go())
+    return report, tmp_path / "collected" / report.run_id, lab
+
+
+def no_secret_anywhere(run_dir: Path, values: list[str], skip: Path | None = None) -> None:
+    for path in run_dir.rglob("*"):
+        if path.is_file() and path != skip:
+            text = path.read_text(errors="replace")
+            for value in values:
+                assert value not in text, f"a password is in {path}"
+
+
+def test_locked_account_is_unlocked_by_the_twice_over_reset(tmp_path: Path, lab_env: Callable[..., LabConfig],
+                                                           generated: list[str],
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    report, run_dir, lab = unlock(tmp_path, lab_env(ui_password=ORIGINAL))
+    host = report.hosts["node1"]
+    assert host.status == "ok", host.error
+    step = host.steps[0]
+    assert step.status == "changed" and "unlocked" in step.message
+    assert step.data["command"] == "utils reset_application_ui_administrator_password" and not step.data["fallback"]
+    assert not lab.admin_ui.locked and lab.admin_ui.resets == 2
+    assert lab.admin_ui.sign_in("admin", ORIGINAL)
+    transcript = (run_dir / "node1" / "transcript.log").read_text()
+    assert transcript.count("Password updated successfully.") == 2
+    assert not (run_dir / "node1" / "ui-password-TEMPORARY.txt").exists()
+    no_secret_anywhere(run_dir, [ORIGINAL, *generated])
+    out = capsys.readouterr()
+    assert not any(v in out.out + out.err for v in [ORIGINAL, *generated])
+
+
+def test_older_releases_fall_back_to_reset_ui_administrator_password(
+        tmp_path: Path, lab_env: Callable[..., LabConfig], generated: list[str]) -> None:
+    config = lab_env(ui_password=ORIGINAL, ui_reset_command="utils reset_ui_administrator_password")
+    report, run_dir, lab = unlock(tmp_path, config)
+    step = report.hosts["node1"].steps[0]
+    assert step.status == "changed", step.message
+    assert step.data["command"] == "utils reset_ui_administrator_password" and step.data["fallback"]
+    assert step.data["unknown_commands"] == ["utils reset_application_ui_administrator_password"]
+    assert lab.admin_ui.sign_in("admin", ORIGINAL)
+
+
+def test_failed_second_reset_leaves_the_temporary_password_in_a_0600_file(
+        tmp_path: Path, lab_env: Callable[..., LabConfig], generated: list[str]) -> None:
+    report, run_dir, lab = unlock(tmp_path, lab_env(ui_password=ORIGINAL, ui_reset_breaks_after=1))
+    host = report.hosts["node1"]
+    assert host.status == "failed"
+    message = host.steps[0].message
+    secret_file = run_dir / "node1" / "ui-password-TEMPORARY.txt"
+    assert "SECOND RESET FAILED" in message and str(secret_file) in message
+    assert "platform database is not available" in message
+    assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
+    temporary = secret_file.read_text().strip()
+    assert temporary in generated
+    assert lab.admin_ui.sign_in("admin", temporary)  # nobody is locked out
+    no_secret_anywhere(run_dir, [ORIGINAL, temporary], skip=secret_file)
+
+
+def test_failed_first_reset_changes_nothing(tmp_path: Path, lab_env: Callable[..., LabConfig],
+                                            generated: list[str]) -> None:
+    report, run_dir, lab = unlock(tmp_path, lab_env(ui_password=ORIGINAL, ui_reset_breaks_after=0), lock_first=False)
+    message = report.hosts["node1"].steps[0].message
+    assert "first reset" in message and "unchanged" in message
+    assert not (run_dir / "node1" / "ui-password-TEMPORARY.txt").exists()
+    assert lab.admin_ui.sign_in("admin", ORIGINAL)
+
+
+def test_original_breaking_the_policy_fails_the_second_reset(tmp_path: Path, lab_env: Callable[..., LabConfig],
+                                                             generated: list[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINESSE_UI_PASSWORD", "weakpassword")
+    report, run_dir, lab = unlock(tmp_path, lab_env(ui_password="weakpassword"), lock_first=False)
+    message = report.hosts["node1"].steps[0].message
+    assert "does not meet the password policy" in message and "SECOND RESET FAILED" in message
+    assert lab.admin_ui.sign_in("admin", (run_dir / "node1" / "ui-password-TEMPORARY.txt").read_text().strip())
+
+
+def test_clear_text_password_is_refused_at_load_time(tmp_path: Path) -> None:
+    book = tmp_path / "pb.yaml"
+    book.write_text("name: t\nhosts: all\nsteps:\n  - name: r\n    ui_password_reset: {password: Hunter2-pw}\n")
+    with pytest.raises(InputError, match="secret reference"):
+        load_playbook(book)
