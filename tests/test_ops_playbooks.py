@@ -1,0 +1,70 @@
+"""The shipped playbooks run with the default inventory, whose lab hosts the runner starts itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ops.inventory import load_inventory
+from ops.playbook import load_playbook
+from ops.report import RunReport
+from ops.runner import RunOptions, run_playbook
+from tests.helpers import REPO, run
+
+HOSTS = ("finesse-a", "finesse-b")
+
+
+def shipped(tmp_path: Path, name: str) -> tuple[RunReport, Path]:
+    inventory = load_inventory(REPO / "inventory.yaml")
+    book = load_playbook(REPO / "playbooks" / name, inventory)
+    report = run(run_playbook(book, inventory, RunOptions(output=tmp_path / "collected", command_timeout=30)))
+    for host in HOSTS:
+        assert report.hosts[host].status == "ok", report.hosts[host].error
+    return report, tmp_path / "collected" / report.run_id
+
+
+def test_client_connections(tmp_path: Path) -> None:
+    report, run_dir = shipped(tmp_path, "client-connections.yaml")
+    for host in HOSTS:
+        desktop, xmpp = report.hosts[host].steps
+        assert desktop.data["summary"]["ports"]["8445"]["remote_clients"] == 12  # LabConfig defaults
+        assert xmpp.data["summary"]["ports"]["7443"]["remote_clients"] == 12
+        assert {p.name for p in (run_dir / host).glob("network-status-*")} == {
+            "network-status-desktop-8445.json", "network-status-desktop-8445.csv",
+            "network-status-xmpp-7443.json", "network-status-xmpp-7443.csv"}
+
+
+def test_clear_webproxy_cache(tmp_path: Path) -> None:
+    report, _ = shipped(tmp_path, "clear-webproxy-cache.yaml")
+    assert all(report.hosts[h].steps[0].data["cleared"] == ["rest"] for h in HOSTS)
+
+
+def test_restart_finesse_tomcat(tmp_path: Path) -> None:
+    report, _ = shipped(tmp_path, "restart-finesse-tomcat.yaml")
+    for host in HOSTS:
+        step = report.hosts[host].steps[0]
+        assert step.data["progress"][-1] == "STARTED" and step.data["listed"] == "STARTED"
+
+
+def test_unlock_admin_ui(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINESSE_UI_PASSWORD", "Finesse-UI-pw1")
+    report, run_dir = shipped(tmp_path, "unlock-admin-ui.yaml")
+    for host in HOSTS:
+        assert report.hosts[host].steps[0].data["resets"] == 2
+        assert "Finesse-UI-pw1" not in (run_dir / host / "transcript.log").read_text()
+    assert "Finesse-UI-pw1" not in (run_dir / "report.json").read_text()
+
+
+def test_incident_runbook_restarts_only_when_asked(tmp_path: Path) -> None:
+    report, run_dir = shipped(tmp_path, "incident-desktop-outage.yaml")
+    saved = json.loads((run_dir / "report.json").read_text())
+    for host in HOSTS:
+        steps = {s.name: s for s in report.hosts[host].steps}
+        assert steps["Restart Cisco Finesse Tomcat"].status == "skipped"
+        assert steps["Desktop connections before"].data["summary"]["ports"]["8445"]["remote_clients"] == 12
+        assert steps["Clear the REST cache"].status == "changed"
+        assert steps["Desktop logs of the last 4 hours"].data["files_received"] > 0
+        assert (run_dir / host / "network-status-before-7443.csv").exists()
+        assert len(saved["hosts"][host]["steps"]) == 6  # one report for the whole runbook
