@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ops.parsers.errors import failure_reason
 from ops.secrets import Secret, mask
 from ops.session.errors import ChannelClosed, ChannelTimeout, CommandFailed
 from ops.session.transcript import Transcript
@@ -21,7 +22,6 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 # The `show` pager and the `file view`/`file list` pager.
 PAGER_RE = re.compile(r"Press <enter> for 1 line, <space> for one page, or <q> to quit[ \t]*$"
                       r"|options: q=quit, n=next, p=prev, b=begin, e=end \(lines \d+ - \d+ of \d+\) :[ \t]*$")
-FAILURE_RE = re.compile(r"Executed command unsuccessfully\.?")
 BACKSPACE_RE = re.compile(r"[^\x08\n]\x08")
 
 
@@ -96,23 +96,51 @@ class VOSChannel:
         self.transcript = transcript or Transcript()
         self.timeout = timeout
         self.host = host
-        self._buffer = ""
+        # What has arrived and not been consumed yet, kept as the cleaned text of its complete
+        # lines plus the raw text of the line still arriving: clean() is line-local, so each
+        # chunk costs only its own lines (re-cleaning the whole buffer per read is quadratic in
+        # long outputs, and the appliance echoes typed characters one packet at a time).
+        self._done = ""
+        self._tail = ""
+        self._view: str | None = ""
         self.prompt_re = re.compile(rf"(?:^|\n){re.escape(username)}:[ \t]*$")
         self.banner = ""
 
     # -- low level -----------------------------------------------------------------------
+    def _normalized(self) -> str:
+        """The cleaned text received and not yet consumed."""
+        if self._view is None:
+            self._view = self._done + clean(self._tail) if self._tail else self._done
+        return self._view
+
+    def _keep(self, text: str) -> None:
+        """Replace the unconsumed text with `text` (already cleaned)."""
+        cut = text.rfind("\n") + 1
+        self._done, self._tail, self._view = text[:cut], text[cut:], text
+
+    def _add(self, data: str) -> None:
+        raw = self._tail + data
+        cut = raw.rfind("\n") + 1
+        if cut:
+            self._done += clean(raw[:cut])
+            raw = raw[cut:]
+        self._tail = raw
+        self._view = None
+
     async def _read_chunk(self, waiting_for: str, timeout: float) -> None:
         try:
-            data = await asyncio.wait_for(self._reader.read(65536), timeout)
+            # asyncio.timeout, not wait_for: no task is created per read.
+            async with asyncio.timeout(timeout):
+                data = await self._reader.read(65536)
         except TimeoutError:
-            tail = clean(self._buffer).rstrip("\n").rsplit("\n", 1)[-1][-120:]
+            tail = self._normalized().rstrip("\n").rsplit("\n", 1)[-1][-120:]
             raise ChannelTimeout(f"{self.host}: timed out after {timeout:g}s waiting for {waiting_for}"
                                  f" (last line seen: {mask(tail)!r})") from None
         if not data:
             raise ChannelClosed(f"{self.host}: the appliance closed the session while waiting for "
                                 f"{waiting_for}")
         self.transcript.received(data)
-        self._buffer += data
+        self._add(data)
 
     def _write(self, text: str) -> None:
         try:
@@ -120,12 +148,12 @@ class VOSChannel:
         except (OSError, BrokenPipeError) as exc:
             raise ChannelClosed(f"{self.host}: cannot send input, the session is closed ({exc})") from None
 
-    def _answer_pager(self) -> bool:
-        normalized = clean(self._buffer)
-        match = PAGER_RE.search(normalized)
+    def _answer_pager(self, normalized: str) -> bool:
+        # A pager prompt is one line at the very end: search only there, not the whole output.
+        match = PAGER_RE.search(normalized, normalized.rfind("\n", 0, len(normalized) - 1) + 1)
         if not match:
             return False
-        self._buffer = normalized[:match.start()]
+        self._keep(normalized[:match.start()])
         self._write("n" if normalized[match.start():].startswith("options") else " ")
         return True
 
@@ -134,12 +162,12 @@ class VOSChannel:
         """Read until `pattern` matches the (cleaned) buffer; returns and consumes that text."""
         timeout = self.timeout if timeout is None else timeout
         while True:
-            normalized = clean(self._buffer)
+            normalized = self._normalized()
             match = pattern.search(normalized)
             if match:
-                self._buffer = normalized[match.end():]
+                self._keep(normalized[match.end():])
                 return normalized[:match.end()]
-            if self._answer_pager():
+            if self._answer_pager(normalized):
                 continue
             await self._read_chunk(waiting_for, timeout)
 
@@ -181,13 +209,13 @@ class VOSChannel:
         patterns = [re.compile(a.pattern + r"[ \t]*$") for a in answers]
         deadline_hint = f"the '{self.username}:' prompt after {command!r}"
         while True:
-            normalized = clean(self._buffer)
+            normalized = self._normalized()
             prompt = self.prompt_re.search(normalized)
             if prompt:
                 output.append(normalized[:prompt.start()])
-                self._buffer = normalized[prompt.end():]
+                self._keep(normalized[prompt.end():])
                 break
-            if self._answer_pager():
+            if self._answer_pager(normalized):
                 continue
             hit = None
             for index, (answer, regex) in enumerate(zip(answers, patterns, strict=True)):
@@ -201,15 +229,15 @@ class VOSChannel:
                 used.add(hit)
                 answered.append(answer.label)
                 output.append(normalized)
-                self._buffer = ""
+                self._keep("")
                 self._write(answer.text() + "\n")
                 continue
             waiting = [a.label for i, a in enumerate(answers) if not (a.once and i in used)]
             what = deadline_hint if not waiting else f"{deadline_hint} or one of the prompts {waiting}"
             await self._read_chunk(what, timeout)
         text = "".join(output).strip("\n")
-        if check and FAILURE_RE.search(text):
-            reason = _failure_reason(text)
+        reason = failure_reason(text) if check else None
+        if reason is not None:
             raise CommandFailed(f"{self.host}: {command!r} failed: {mask(reason)}", mask(text))
         return DialogResult(mask(text), answered)
 
@@ -218,10 +246,3 @@ class VOSChannel:
             self._write("quit\n")
         except ChannelClosed:
             pass
-
-
-def _failure_reason(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    index = next((i for i, ln in enumerate(lines) if FAILURE_RE.search(ln)), len(lines))
-    before = [ln for ln in lines[:index] if not ln.endswith("?")][-2:]
-    return " / ".join(before + [lines[index]] if index < len(lines) else before) or text.strip()

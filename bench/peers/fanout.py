@@ -1,0 +1,107 @@
+"""One fan-out run: N lab appliances (in worker processes, sharing one log tree) and ops' runner
+pulling the shipped playbook from all of them with `forks` hosts at a time.
+
+Prints the wall time of `run_playbook` and the peak RSS of this (the runner's) process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from _common import emit
+
+PASSWORD = "bench-Fanout-pw-2290"
+REPO = Path(__file__).resolve().parents[2]
+WORKERS = 2
+BANNER_DELAY = 2.0
+FILE_DELAY = 0.02
+
+
+def serve_labs(count: int, first: int, log_root: str, latency: bool, conn: Connection) -> None:
+    """Worker process: start `count` labs, report (name, port, fingerprint), serve until told to stop."""
+    from ops.lab.server import LabAppliance, LabConfig
+
+    async def main() -> None:
+        # `latency`: an appliance's pace, roughly: the CLI takes seconds to start, each file pushed
+        # takes a moment; without it the labs answer as fast as the CPU allows.
+        slow: dict[str, float] = {"banner_delay": BANNER_DELAY, "transfer_delay": FILE_DELAY} if latency else {}
+        labs = [LabAppliance(LabConfig(hostname=f"fin-{first + i}", password=PASSWORD, log_root=Path(log_root),
+                                       **slow))
+                for i in range(count)]
+        for lab in labs:
+            await lab.start()
+        conn.send([(lab.config.hostname, lab.port, lab.host_key_fingerprint()) for lab in labs])
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        await asyncio.gather(*(lab.stop() for lab in labs))
+
+    asyncio.run(main())
+
+
+def write_inventory(path: Path, hosts: list[tuple[str, int, str]]) -> None:
+    lines = ["defaults:", "  username: admin", "  password: env:OPS_BENCH_PW", "groups:",
+             "  finesse:", f"    hosts: [{', '.join(h[0] for h in hosts)}]", "hosts:"]
+    for name, port, fingerprint in hosts:
+        lines += [f"  {name}:", "    address: 127.0.0.1", f"    port: {port}", f"    host_key: \"{fingerprint}\""]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--hosts", type=int, required=True)
+    parser.add_argument("--forks", type=int, required=True)
+    parser.add_argument("--latency", action="store_true", help="labs with an appliance's pace (see serve_labs)")
+    args = parser.parse_args()
+
+    from ops.inventory import load_inventory
+    from ops.lab import logtree
+    from ops.playbook import load_playbook
+    from ops.runner import RunOptions, run_playbook
+
+    with tempfile.TemporaryDirectory(prefix="ops-bench-fanout-") as tmp:
+        root = Path(tmp)
+        logtree.generate_tree(root / "activelog", now=time.time())
+        ctx = multiprocessing.get_context("spawn")
+        workers = []
+        hosts: list[tuple[str, int, str]] = []
+        per = -(-args.hosts // WORKERS)
+        for first in range(0, args.hosts, per):
+            ours, theirs = ctx.Pipe()
+            proc = ctx.Process(target=serve_labs, args=(min(per, args.hosts - first), first,
+                                                         str(root / "activelog"), args.latency, theirs), daemon=True)
+            proc.start()
+            workers.append((proc, ours))
+        try:
+            for _, conn in workers:
+                hosts += conn.recv()
+            write_inventory(root / "inventory.yaml", hosts)
+            os.environ["OPS_BENCH_PW"] = PASSWORD
+            inventory = load_inventory(root / "inventory.yaml")
+            book = load_playbook(REPO / "playbooks" / "pull-desktop-logs.yaml", inventory)
+            start = time.perf_counter()
+            report = asyncio.run(run_playbook(book, inventory, RunOptions(output=root / "collected",
+                                                                          forks=args.forks)))
+            wall = time.perf_counter() - start
+        finally:
+            for _proc, conn in workers:
+                conn.send("stop")
+            for proc, _ in workers:
+                proc.join(30)
+                if proc.is_alive():
+                    proc.terminate()
+        failed = {name: rec.error for name, rec in report.hosts.items() if rec.status != "ok"}
+        files = sum(len(list((root / "collected" / report.run_id / h / "files").rglob("*.*")))
+                    for h in report.hosts)
+    emit(ok=not failed and len(report.hosts) == args.hosts, failed=dict(list(failed.items())[:3]), wall=wall,
+         peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, files=files)
+
+
+if __name__ == "__main__":
+    main()
