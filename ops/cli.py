@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", type=Path, default=Path("collected"), help="where run directories go")
     run.add_argument("-f", "--forks", type=_positive, default=20, help="hosts run at once (default 20)")
     run.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a silent appliance")
+    run.add_argument("--no-progress", action="store_true", help="plain lines instead of the live table")
+    run.add_argument("-q", "--quiet", action="store_true", help="print only failures (on stderr); for cron")
 
     validate = sub.add_parser("validate", help="check a playbook (and inventory) without touching any host")
     validate.add_argument("playbook", type=Path)
@@ -93,8 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
 
     from ops.report import recap_lines
-    from ops.runner import RunOptions, run_playbook
-    from ops.secrets import mask
+    from ops.runner import RunOptions
     from ops.yamlsource import InputError
 
     try:
@@ -108,21 +109,36 @@ def _run(args: argparse.Namespace) -> int:
         if not playbook.targets:
             _err(f"--limit {args.limit!r} leaves no host of the playbook's {playbook.hosts!r}")
             return EXIT_BAD_INPUT
-    verbose = args.verbose or args.check
+    from ops.progress import LiveProgress, PlainProgress
+    from ops.runner import Runner
 
-    def on_event(host: str, text: str) -> None:
-        if verbose or text.startswith("finished") or "FAILED" in text:
-            print(mask(f"{host} | {text}"), flush=True)
-
+    live = sys.stdout.isatty() and not (args.no_progress or args.quiet or args.verbose or args.check)
+    progress: LiveProgress | PlainProgress = (
+        LiveProgress([h.name for h in playbook.targets]) if live
+        else PlainProgress(verbose=bool(args.verbose or args.check), quiet=args.quiet))
     options = RunOptions(output=args.output, forks=args.forks, check=args.check, verbose=args.verbose,
                          command_timeout=args.timeout)
-    print(f"PLAY [{playbook.name}] on {len(playbook.targets)} host(s)", flush=True)
-    report = asyncio.run(run_playbook(playbook, inventory, options, on_event))
-    print("\nRECAP")
-    for line in recap_lines(report):
-        print(line)
-    if not args.check:
-        print(f"\nrun directory: {options.output / report.run_id}")
+    runner = Runner(playbook, inventory, options, on_event=progress.event)
+    runner.on_ready = progress.start
+    if not args.quiet:
+        print(f"PLAY [{playbook.name}] on {len(playbook.targets)} host(s)", flush=True)
+    interrupted = False
+    try:
+        asyncio.run(runner.run())
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.stop()
+    report = runner.report
+    if not args.quiet:
+        print("\nRECAP")
+        for line in recap_lines(report):
+            print(line)
+        if not args.check:
+            print(f"\nrun directory: {options.output / report.run_id}")
+    if interrupted:
+        _err(f"interrupted: report written to {options.output / report.run_id / 'report.json'}")
+        return 130
     return EXIT_FAILED if report.failed_hosts else EXIT_OK
 
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -50,6 +50,50 @@ class LabOptions(_Strict):
     sftp_legacy_only: bool = False
     transfer_delay: float = Field(0.0, ge=0)
     version: str | None = None
+    faults: list[str] = Field(default_factory=list)
+
+    @field_validator("faults")
+    @classmethod
+    def _known_faults(cls, value: list[str]) -> list[str]:
+        from ops.lab.faults import check
+
+        check(value)
+        return value
+    rest: bool = True  # serve the Finesse and GWS REST APIs over HTTPS too
+    finesse_status: str = "IN_SERVICE"
+    finesse_role: Literal["primary", "secondary"] = "primary"
+    gws_delay: float = Field(0.2, ge=0)
+    agent_state_stuck: bool = False
+    rest_malformed: bool = False
+
+
+class RestFields(_Strict):
+    """How to reach a host's REST APIs (Finesse on `port`, Genesys Web Services on `gws_port`).
+
+    Unset fields inherit from `defaults.rest`; the Finesse credentials default to the host's
+    `username`/`password`. Passwords are secret references, never clear text.
+    """
+
+    address: str | None = None
+    scheme: Literal["https", "http"] | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    gws_address: str | None = None
+    gws_scheme: Literal["https", "http"] | None = None
+    gws_port: int | None = Field(None, ge=1, le=65535)
+    gws_username: str | None = None
+    gws_password: str | None = None
+    verify: bool | None = None
+    ca_bundle: str | None = None
+    timeout: float | None = Field(None, gt=0)
+
+    @field_validator("password", "gws_password")
+    @classmethod
+    def _reference_only(cls, value: str | None) -> str | None:
+        if value is not None and not is_reference(value):
+            raise ValueError(f"passwords are never written in clear text here: use {REFERENCE_FORMS}")
+        return value
 
 
 class HostFields(_Strict):
@@ -62,7 +106,9 @@ class HostFields(_Strict):
     host_key: str | None = None
     known_hosts: str | None = None
     connect_timeout: float | None = Field(None, gt=0)
+    retries: int | None = Field(None, ge=0, le=10)
     lab: bool | LabOptions | None = None
+    rest: RestFields | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("password")
@@ -118,7 +164,11 @@ class Host:
     lab: LabOptions | None
     groups: list[str]
     vars: dict[str, Any]
+    retries: int = 2
     password: Secret | None = field(default=None, repr=False)
+    rest: RestFields = field(default_factory=RestFields)
+    # Resolved REST passwords ("password", "gws_password"), set by the runner for lab hosts.
+    rest_secrets: dict[str, Secret] = field(default_factory=dict, repr=False)
 
     def resolve_password(self, base_dir: Path, prompt: Callable[[str], str] | None = None) -> Secret:
         if self.password is None:
@@ -244,6 +294,16 @@ def _build_host(doc: Document, name: str, fields: HostFields, model: InventoryFi
     password_ref = pick("password")
     if password_ref is None and lab is None:
         problems.append(doc.problem(("hosts", name), f"password is missing (use {REFERENCE_FORMS})"))
+    rest = _merge_rest(doc, defaults.rest, fields.rest)
     return Host(name=name, address=address or "127.0.0.1", port=pick("port") or 22, username=username,
                 password_ref=password_ref, host_key=policy, connect_timeout=pick("connect_timeout") or 30.0,
-                lab=lab, groups=groups, vars=variables)
+                lab=lab, groups=groups, vars=variables,
+                retries=pick("retries") if pick("retries") is not None else 2, rest=rest)
+
+
+def _merge_rest(doc: Document, defaults: RestFields | None, own: RestFields | None) -> RestFields:
+    merged = {**(defaults.model_dump(exclude_none=True) if defaults else {}),
+              **(own.model_dump(exclude_none=True) if own else {})}
+    if "ca_bundle" in merged:
+        merged["ca_bundle"] = str(doc.path.parent / Path(merged["ca_bundle"]).expanduser())
+    return RestFields(**merged)

@@ -65,6 +65,7 @@ class RunReport:
     finished: str = ""
     duration_s: float = 0.0
     hosts: dict[str, HostRecord] = field(default_factory=dict)
+    interrupted: bool = False
     schema_version: int = SCHEMA_VERSION
 
     @property

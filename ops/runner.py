@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from ops.lab.server import LabAppliance
     from ops.receiver import Account, Receiver
+    from ops.rest.http import RestClient
 
 Event = Callable[[str, str], None]
 
@@ -47,6 +48,8 @@ class RunOptions:
     verbose: int = 0
     run_id: str | None = None
     command_timeout: float = 60.0
+    retry_backoff: float = 1.0
+    login_timeout: float | None = None  # banner to first prompt; default: command_timeout
     prompt: Callable[[str], str] | None = None
 
 
@@ -71,6 +74,7 @@ class HostRun(HostContext):
         self._channel: VOSChannel | None = None
         self._account: Account | None = None
         self.target: Target | None = None
+        self._rest: dict[str, RestClient] = {}
 
     async def channel(self) -> VOSChannel:
         if self._channel is not None:
@@ -78,14 +82,30 @@ class HostRun(HostContext):
         assert self.target is not None, "target is set before steps run"
         if self.transcript is None:
             self.transcript = Transcript(self.host_dir / "transcript.log")
-        self.transcript.note(f"connecting to {self.target.address}:{self.target.port} as {self.target.username}")
-        self._conn = await connect(self.target)
+        self._conn = await self._connect_with_retries(self.target)
         reader, writer = await open_shell(self._conn)
         channel = VOSChannel(reader, writer, self.target.username, transcript=self.transcript,
                              timeout=self.runner.options.command_timeout, host=self.host.name)
-        await channel.login()
+        await channel.login(timeout=self.runner.options.login_timeout or self.runner.options.command_timeout)
         self._channel = channel
         return channel
+
+    async def _connect_with_retries(self, target: Target) -> asyncssh.SSHClientConnection:
+        """Transient failures before any command ran (refused, reset, timeout) are retried with backoff."""
+        attempts = self.host.retries + 1
+        for attempt in range(1, attempts + 1):
+            assert self.transcript is not None
+            self.transcript.note(f"connecting to {target.address}:{target.port} as {target.username}"
+                                 + (f" (attempt {attempt} of {attempts})" if attempt > 1 else ""))
+            try:
+                return await connect(target)
+            except SessionError as exc:
+                if not exc.transient or attempt == attempts:
+                    raise
+                self.transcript.note(f"{exc}; retrying")
+                self.runner.on_event(self.host.name, f"retrying after: {exc}")
+                await asyncio.sleep(self.runner.options.retry_backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
 
     def receiver(self) -> tuple[Receiver, Account]:
         receiver = self.runner.receiver()
@@ -93,7 +113,33 @@ class HostRun(HostContext):
             self._account = receiver.add_account(self.host.name, self.host_dir / "files")
         return receiver, self._account
 
+    def rest(self, api: str = "finesse") -> RestClient:
+        from ops.rest.http import RestClient
+        from ops.rest.settings import endpoint_for
+
+        client = self._rest.get(api)
+        if client is None:
+            if api not in ("finesse", "gws"):
+                raise ValueError(f"unknown REST API {api!r}")
+            endpoint = endpoint_for(self.host, "finesse" if api == "finesse" else "gws",
+                                    base_dir=self.runner.inventory.path.parent, prompt=self.runner.options.prompt)
+            client = self._rest[api] = RestClient(endpoint, log=self._rest_note)
+        return client
+
+    def _rest_note(self, text: str) -> None:
+        if self.transcript is None:
+            self.transcript = Transcript(self.host_dir / "transcript.log")
+        self.transcript.note(f"rest: {text}")
+
+    def secret(self, reference: str) -> Secret:
+        from ops.secrets import resolve
+
+        return resolve(reference, base_dir=self.runner.inventory.path.parent, prompt=self.runner.options.prompt)
+
     async def close(self) -> None:
+        for client in self._rest.values():
+            with contextlib.suppress(Exception):
+                await client.aclose()
         if self._channel is not None:
             with contextlib.suppress(Exception):
                 await self._channel.close()
@@ -114,6 +160,8 @@ class Runner:
         self.run_id = options.run_id or new_run_id()
         self.run_dir = options.output / self.run_id
         self.on_event = on_event or (lambda host, text: None)
+        # Called once labs and the receiver are up, with a per-host (files, bytes) probe.
+        self.on_ready: Callable[[Callable[[str], tuple[int, int]] | None], None] = lambda stats: None
         self._receiver: Receiver | None = None
         self._labs: dict[str, LabAppliance] = {}
         self._secret_errors: dict[str, str] = {}
@@ -147,6 +195,7 @@ class Runner:
         self._secret_errors = secret_errors
         try:
             await self._start_services(hosts)
+            self.on_ready(self._receiver.stats if self._receiver is not None else None)
             limit = asyncio.Semaphore(max(1, self.options.forks))
 
             async def bounded(host: Host) -> None:
@@ -154,6 +203,12 @@ class Runner:
                     await self._run_host(host)
 
             await asyncio.gather(*(bounded(h) for h in hosts))
+        except asyncio.CancelledError:
+            for record in self.report.hosts.values():
+                if record.status == "ok" and (not record.started or record.duration_s == 0.0):
+                    record.status, record.error = "failed", "interrupted before it finished"
+            self.report.interrupted = True
+            raise
         finally:
             await self._stop_services()
             self.report.finished = _now()
@@ -186,9 +241,7 @@ class Runner:
                                       max_bytes_per_account=spec.max_bytes_per_host,
                                       max_files_per_account=spec.max_files_per_host)
             await self._receiver.start()
-        for host in hosts:
-            if host.lab is not None:
-                await self._start_lab(host)
+        await asyncio.gather(*(self._start_lab(h) for h in hosts if h.lab is not None))
 
     async def _start_lab(self, host: Host) -> None:
         from ops.lab.server import LabAppliance, LabConfig
@@ -196,12 +249,26 @@ class Runner:
         assert host.lab is not None
         options = host.lab.model_dump(exclude_none=True)
         options["auth_methods"] = tuple(options["auth_methods"])
+        options["faults"] = tuple(options["faults"])
         password = Secret.generate(20, source=f"lab:{host.name}")
+        ui_password = Secret.generate(20, source=f"lab:{host.name}:ui")
+        agent_password = Secret.generate(20, source=f"lab:{host.name}:agent")
         config = LabConfig(**{"hostname": host.name, **options}, username=host.username,
-                           password=password.reveal())
+                           password=password.reveal(), ui_password=ui_password.reveal(),
+                           agent_password=agent_password.reveal())
         lab = LabAppliance(config)
         await lab.start("127.0.0.1", 0)
         self._labs[host.name] = lab
+        if lab.rest is not None:
+            from ops.lab.rest.state import DEFAULT_AGENTS
+
+            # The lab's HTTPS side: its port, the CA it generated, the admin UI account and the
+            # first agent for GWS, whatever the inventory said about a real appliance's REST.
+            host.rest = host.rest.model_copy(update={
+                "address": "127.0.0.1", "scheme": "https", "port": lab.rest_port, "username": config.ui_username,
+                "gws_address": "127.0.0.1", "gws_scheme": "https", "gws_port": lab.rest_port,
+                "gws_username": DEFAULT_AGENTS[0][1], "verify": True, "ca_bundle": str(lab.rest_ca_path)})
+            host.rest_secrets.update(password=ui_password, gws_password=agent_password)
         host.address, host.port, host.password = "127.0.0.1", lab.port, password
         host.host_key = HostKeyPolicy(mode="fingerprint", fingerprint=lab.host_key_fingerprint())
 
@@ -230,8 +297,11 @@ class Runner:
                     break
         except SecretError as exc:
             record.status, record.error = "failed", mask(str(exc))
+        except asyncio.CancelledError:
+            record.status, record.error = "failed", "interrupted"
+            raise
         finally:
-            await run.close()
+            await asyncio.shield(run.close())
             if self._receiver is not None and run._account is not None:
                 manifest = run.host_dir / "manifest.json"
                 self._receiver.write_manifest(host.name, manifest)

@@ -8,15 +8,17 @@ the appliance announced (`Number of files affected`, `Total size in Bytes`).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
-from ops.parsers.activelog import parse_announcement, parse_file_list, transfer_completed
+from ops.parsers.activelog import FILES_RE, parse_announcement, parse_file_list, transfer_completed
+from ops.parsers.errors import failure_reason
 from ops.session.channel import Answer
+from ops.session.errors import SessionError
 
 RELTIME_UNITS = ("minutes", "hours", "days", "weeks", "months")
 ABSTIME_RE = re.compile(r"^\d{1,2}:\d{2}:\d{1,2}/\d{1,2}/\d{2}$")
@@ -87,7 +89,7 @@ class ActivelogArgs(Args):
     abstime: Abstime | None = None
     match: str | None = None
     directory: str = "/"
-    timeout: float = Field(120.0, gt=0, description="seconds the appliance may stay silent")
+    timeout: float | None = Field(None, gt=0, description="seconds the appliance may stay silent (default: --timeout)")
     verify: bool = True
 
     @field_validator("path")
@@ -156,16 +158,16 @@ class ActivelogAction(Action):
             Answer(r"Download directory:", args.directory, name="Download directory"),
             Answer(r"\(yes/no(?:/\[fingerprint\])?\)\?", "yes", name="host key question"),
         ]
-        result = await channel.dialog(command, answers, timeout=args.timeout)
+        result = await channel.dialog(command, answers, timeout=args.timeout, check=False)
         output = result.output
-        announced = parse_announcement(output)
+        failure = failure_reason(output)
+        announced = parse_announcement(output) if failure is None or FILES_RE.search(output) else None
         if announced is None:
+            if failure is not None:
+                raise StepFailed(f"{ctx.host.name}: {command!r} failed: {failure}", {"command": command})
             return StepResult(ok=True, changed=False, message="no files matched",
                               data={"command": command, "announced_files": 0, "announced_bytes": 0,
                                     "files_received": 0, "bytes_received": 0, "files": []})
-        if not transfer_completed(output):
-            raise StepFailed(f"the appliance did not report 'Transfer completed' for {command!r}",
-                             {"command": command, "output_tail": output[-500:]})
         received = [e for e in receiver.manifest(ctx.host.name) if e.path not in before]
         files = [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in received]
         got_bytes = sum(e.size for e in received)
@@ -174,30 +176,73 @@ class ActivelogAction(Action):
             "files_received": len(received), "bytes_received": got_bytes, "files": files,
             "compressed": args.compress,
         }
-        if args.verify and not args.compress and (len(received) != announced.files or got_bytes != announced.bytes):
-            missing = await self._missing(ctx, args, received)
-            data["missing"] = missing
-            raise StepFailed(
-                f"incomplete transfer: appliance announced {announced.files} files / {announced.bytes} bytes, "
-                f"received {len(received)} files / {got_bytes} bytes whole"
-                + (f"; missing: {', '.join(missing[:20])}" + (" ..." if len(missing) > 20 else "") if missing else ""),
-                data)
+        complete = args.compress or (len(received) == announced.files and got_bytes == announced.bytes)
+        if failure is not None or not transfer_completed(output) or (args.verify and not complete):
+            if not args.compress and not complete:
+                data["missing"] = await self._missing(ctx, args, received)
+            raise StepFailed(_failure_message(ctx.host.name, announced.files, announced.bytes, received, got_bytes,
+                                              data.get("missing", []), failure or (
+                                                  None if transfer_completed(output)
+                                                  else "the appliance did not report 'Transfer completed'")),
+                             data)
         if args.compress and not received:
             raise StepFailed("compressed transfer reported complete but no archive arrived", data)
         return StepResult(ok=True, changed=True, files=files,
                           message=f"{len(received)} files, {got_bytes} bytes", data=data)
 
     async def _missing(self, ctx: HostContext, args: ActivelogArgs, received: list[Any]) -> list[str]:
-        """Names the appliance lists for the spec's directory that did not arrive whole."""
+        """Files the appliance lists for the request that did not arrive whole (best effort).
+
+        VOS cannot name what `file get` sent, so the request is replayed over `file list activelog
+        ... detail`: the spec, sub-directories when `recurs`, the time window and `match`.
+        """
         channel = await ctx.channel()
-        directory = str(PurePosixPath(args.path).parent) if any(c in args.path for c in "*?[") else args.path
-        try:
-            listing = await channel.send(f"file list activelog {directory} detail", timeout=args.timeout)
-        except Exception:  # noqa: BLE001 - naming the missing files is best effort after a failure
-            return []
-        got = {PurePosixPath(e.path).name for e in received}
         pattern = re.compile(args.match) if args.match else None
-        glob = PurePosixPath(args.path).name if any(c in args.path for c in "*?[") else "*"
-        return sorted(e.name for e in parse_file_list(listing)
-                      if not e.is_dir and e.name not in got and PurePosixPath(e.name).match(glob)
-                      and (pattern is None or pattern.search(e.name)))
+        window = _window(args)
+        got = [e.path for e in received]
+        spec = PurePosixPath(args.path)
+        base = spec.parent if any(c in spec.name for c in "*?[") else spec
+        pending: list[tuple[str, PurePosixPath]] = [(args.path, base)]
+        candidates: list[str] = []
+        listed = 0
+        while pending and listed < 200:
+            query, directory = pending.pop(0)
+            listed += 1
+            try:
+                text = await channel.send(f"file list activelog {query} detail", timeout=args.timeout)
+            except SessionError:
+                return candidates
+            for entry in parse_file_list(text):
+                path = directory / entry.name
+                if entry.is_dir:
+                    if args.recurs:
+                        pending.append((str(path), path))
+                    continue
+                if pattern is not None and not pattern.search(entry.name):
+                    continue
+                if window is not None and entry.modified is not None and not window[0] <= entry.modified <= window[1]:
+                    continue
+                candidates.append(str(path))
+        return sorted(c for c in candidates if not any(g == c or g.endswith("/" + c) for g in got))
+
+
+def _window(args: ActivelogArgs) -> tuple[datetime, datetime] | None:
+    if args.abstime is not None:
+        return args.abstime.start, args.abstime.end
+    if args.reltime is not None:
+        seconds = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800, "months": 2592000}
+        unit = next(u for u in RELTIME_UNITS if getattr(args.reltime, u) is not None)
+        now = datetime.now()
+        return now - timedelta(seconds=seconds[unit] * getattr(args.reltime, unit)), now + timedelta(minutes=5)
+    return None
+
+
+def _failure_message(host: str, files: int, size: int, received: list[Any], got: int, missing: list[str],
+                     failure: str | None) -> str:
+    text = (f"{host}: incomplete transfer: the appliance announced {files} files / {size} bytes, "
+            f"{len(received)} files / {got} bytes arrived whole")
+    if failure:
+        text = f"{host}: {failure}; " + text.split(": ", 1)[1]
+    if missing:
+        text += f"; missing: {', '.join(missing[:20])}" + (" ..." if len(missing) > 20 else "")
+    return text

@@ -131,6 +131,6 @@ class UserStateAction(RestAction):
         if args.reason_code is not None and after["reason_code_id"] != args.reason_code:
             raise StepFailed(f"user {args.user} is {args.state} with reason code {after['reason_code_id']}, "
                              f"not {args.reason_code}", data)
-        changed = before["state"] != after["state"]
+        changed = (before["state"], before["reason_code_id"]) != (after["state"], after["reason_code_id"])
         return StepResult(ok=True, changed=changed,
                           message=f"user {args.user}: {before['state']} -> {after['state']}", data=data)

@@ -148,6 +148,7 @@ async def push(
     legacy: bool,
     transfer_delay: float = 0.0,
     on_file: Callable[[], Awaitable[None]] | None = None,
+    drop_in_last_file: bool = False,
 ) -> None:
     """Log in to the receiver with a password and upload each (local, remote path) pair."""
     try:
@@ -168,8 +169,10 @@ async def push(
     try:
         async with conn, conn.start_sftp_client() as sftp:
             made: set[str] = set()
-            for local, remote in uploads:
+            for index, (local, remote) in enumerate(uploads):
                 await _ensure_dir(sftp, posixpath.dirname(remote), made)
+                if drop_in_last_file and index == len(uploads) - 1:
+                    await _drop_midway(conn, sftp, local, remote)
                 await sftp.put(str(local), remote)
                 if transfer_delay:
                     await asyncio.sleep(transfer_delay)
@@ -177,6 +180,17 @@ async def push(
                     await on_file()
     except (OSError, asyncssh.Error) as exc:
         raise PushError(f"File transfer failed: {_reason(exc)}") from exc
+
+
+async def _drop_midway(conn: asyncssh.SSHClientConnection, sftp: asyncssh.SFTPClient, local: Path,
+                       remote: str) -> None:
+    """Write half of a file, then lose the connection, as a flaky WAN link does (a lab fault)."""
+    data = local.read_bytes()
+    handle = await sftp.open(remote, "wb")
+    await handle.write(data[: max(1, len(data) // 2)])
+    conn.abort()
+    await asyncio.sleep(0)
+    raise PushError("File transfer failed: connection lost")
 
 
 class ArchiveDir:

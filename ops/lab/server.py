@@ -12,6 +12,7 @@ import contextlib
 import logging
 import secrets
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Sequence
@@ -21,12 +22,13 @@ from typing import Any
 
 import asyncssh
 
-from ops.lab import logtree
+from ops.lab import faults, logtree
 from ops.lab.accounts import AdminUIAccount
 from ops.lab.commands import CommandContext, QuitSession, load_handlers
 from ops.lab.handlers.services import DEFAULT_SERVICES
 from ops.lab.logtree import LogFile
 from ops.lab.push import PushRecord
+from ops.lab.rest.server import RestServer
 from ops.lab.terminal import Interrupted, SessionClosed, Terminal
 
 __all__ = ["LabAppliance", "LabConfig", "PushRecord", "run_forever"]
@@ -66,6 +68,7 @@ class LabConfig:
     sftp_legacy_only: bool = False
     version: str = "12.6.1.10000-5"
     transfer_delay: float = 0.0
+    faults: tuple[str, ...] = ()  # see ops.lab.faults.FAULTS
     # The Finesse admin UI account (ops.lab.accounts.AdminUIAccount).
     ui_username: str = "admin"
     ui_password: str = "Finesse-UI-pw1"
@@ -78,6 +81,17 @@ class LabConfig:
     service_delay: float = 0.02  # between the status lines of `utils service restart`
     service_fails: bool = False  # fault: a (re)started service stays STOPPED
     webproxy_fails: bool = False  # fault: `utils webproxy cache clear` fails
+    # The REST side (ops.lab.rest): Finesse and Genesys Web Services over HTTPS on one port.
+    rest: bool = True
+    finesse_status: str = "IN_SERVICE"
+    finesse_role: str = "primary"  # or "secondary": which node of the cluster this one is
+    finesse_peer: str | None = None  # the other node's hostname (default: "<hostname>-peer")
+    deployment_type: str = "UCCE"
+    agent_password: str = "Agent-pw-1"  # every lab agent's password (Finesse User and GWS)
+    gws_version: str = "8.5.201.09"
+    gws_delay: float = 0.2  # seconds between a GWS operation's statusCode 0 and the state change
+    agent_state_stuck: bool = False  # fault: agent state changes are accepted but never happen
+    rest_malformed: bool = False  # fault: XML and JSON bodies are cut off halfway
 
 
 @dataclass
@@ -106,6 +120,8 @@ class _AuthServer(asyncssh.SSHServer):
 
     def _valid(self, username: str, password: str) -> bool:
         cfg = self._lab.config
+        if "auth_failure" in cfg.faults:
+            return False
         return secrets.compare_digest(username.encode(), cfg.username.encode()) and secrets.compare_digest(
             password.encode(), cfg.password.encode()
         )
@@ -149,6 +165,7 @@ class LabAppliance:
         self._server: asyncssh.SSHAcceptor | None = None
         self._sessions = _Sessions()
         self._registry = load_handlers()
+        self.rest: RestServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -169,10 +186,19 @@ class LabAppliance:
             await asyncio.to_thread(logtree.generate_tree, self._log_root, now=self.now, seed=self.config.seed)
         else:
             self._log_root.mkdir(parents=True, exist_ok=True)
+        faults.check(self.config.faults)
+        if "refused" in self.config.faults:
+            with socket.socket() as probe:
+                probe.bind((host, port))
+                self.host, self.port = host, probe.getsockname()[1]
+            return
+        served = self.host_key
+        if "host_key_changed" in self.config.faults:
+            served = asyncssh.generate_private_key("ssh-ed25519")
         self._server = await asyncssh.listen(
             host, port,
             server_factory=lambda: _AuthServer(self),
-            server_host_keys=[self.host_key],
+            server_host_keys=[served],
             process_factory=self._run_session,
             line_editor=False,
             encoding=None,
@@ -184,9 +210,15 @@ class LabAppliance:
         )
         self.host = host
         self.port = self._server.get_port()
+        if self.config.rest:
+            self.rest = RestServer(self)
+            await asyncio.to_thread(self.rest.start, host, 0)
 
     async def stop(self) -> None:
         """Close the listener and every session, and remove a generated tree. Safe to call twice."""
+        rest, self.rest = self.rest, None
+        if rest is not None:
+            await asyncio.to_thread(rest.stop)
         server, self._server = self._server, None
         if server is not None:
             server.close()
@@ -214,6 +246,18 @@ class LabAppliance:
         await self.stop()
 
     # ------------------------------------------------------------------ helpers for tests and the CLI
+
+    @property
+    def rest_port(self) -> int:
+        """The HTTPS port of the Finesse and GWS APIs (0 when the REST side is off)."""
+        return self.rest.port if self.rest is not None else 0
+
+    @property
+    def rest_ca_path(self) -> Path:
+        """The PEM file of the CA that signed the REST certificate (removed by stop())."""
+        if self.rest is None:
+            raise RuntimeError("the lab appliance's REST side is not running")
+        return self.rest.ca_path
 
     def host_key_fingerprint(self) -> str:
         """The SSH host key's fingerprint, `SHA256:...`."""
@@ -263,6 +307,8 @@ class LabAppliance:
         if self.config.banner_delay:
             await asyncio.sleep(self.config.banner_delay)
         await term.write(BANNER)
+        if "no_prompt" in self.config.faults:
+            await faults.hang()
         ctx = CommandContext(term=term, lab=self)
         prompt = f"{self.config.username}:"
         while True:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from ops.parsers.errors import FAILED_RE
+
 FILES_RE = re.compile(r"Number of files affected\s*:\s*([\d,]+)", re.I)
 BYTES_RE = re.compile(r"Total size in Bytes\s*:\s*([\d,]+)", re.I)
 KBYTES_RE = re.compile(r"Total size in Kbytes\s*:\s*([\d.,]+)", re.I)
@@ -18,7 +20,6 @@ TRAVERSED_RE = re.compile(r"Sub-directories were (not )?traversed", re.I)
 NO_FILES_RE = re.compile(r"no files? (?:matched|found|to transfer)|no such file|Number of files affected\s*:\s*0\b"
                          r"|file not found|no matching files", re.I)
 COMPLETED_RE = re.compile(r"Transfer completed", re.I)
-FAILED_RE = re.compile(r"Executed command unsuccessfully", re.I)
 
 
 class ParseError(ValueError):

@@ -103,8 +103,8 @@ async def _trusted_for(target: Target) -> list[asyncssh.SSHKey]:
         key = await _server_key(target)
         seen = key.get_fingerprint("sha256")
         if seen != policy.fingerprint:
-            raise HostKeyError(f"{target.name}: host key fingerprint {seen} does not match the pinned "
-                               f"{policy.fingerprint}")
+            raise HostKeyError(f"{target.name}: HOST KEY CHANGED for {target.address}:{target.port}: "
+                               f"expected the pinned {policy.fingerprint}, got {seen}")
         return [key]
     known = _read_known_hosts(policy.known_hosts_path())
     trusted = _trusted_keys(known, target)

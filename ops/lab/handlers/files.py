@@ -11,9 +11,11 @@ from pathlib import Path
 
 import asyncssh
 
+from ops.lab import faults
 from ops.lab import push as sftp_push
 from ops.lab.commands import CommandContext, CommandError, command
 from ops.lab.logtree import RELTIME_UNITS, LogFile, parse_abstime, total_size
+from ops.lab.terminal import SessionClosed
 
 GET_USAGE = ("file get activelog file-spec [reltime {months|weeks|days|hours|minutes} N | "
              "abstime hh:mm:MM/DD/YY hh:mm:MM/DD/YY] [match regex] [recurs] [compress]")
@@ -222,10 +224,17 @@ async def file_get_activelog(ctx: CommandContext, args: list[str]) -> None:
         f"Total size in Bytes: {size}\n"
         f"Total size in Kbytes: {format_kbytes(size)}\n"
     )
+    if "command_fails" in lab.config.faults:
+        await term.writeline("Error: unable to gather files, the log partition is not accessible")
+        raise CommandError()
     if not await term.confirm("Would you like to proceed [y/n]? "):
         return
+    if "hang_dialog" in lab.config.faults:
+        await faults.hang()
     await term.writeline()
     target, password = await _ask_target(ctx)
+    if "disconnect_dialog" in lab.config.faults:
+        raise SessionClosed()
     await term.writeline()
     legacy = lab.config.sftp_legacy_only
     try:
@@ -262,8 +271,11 @@ async def _transfer(ctx: CommandContext, req: GetRequest, target: sftp_push.Push
         else:
             uploads = [(lab.log_root / f.relpath, r) for f, r in zip(files, remote, strict=True)]
         try:
+            if "short_transfer" in lab.config.faults:
+                uploads = uploads[:-1]
             await sftp_push.push(target, password, key, uploads, legacy=lab.config.sftp_legacy_only,
-                                 transfer_delay=lab.config.transfer_delay, on_file=dot)
+                                 transfer_delay=lab.config.transfer_delay, on_file=dot,
+                                 drop_in_last_file="sftp_disconnect" in lab.config.faults)
         except sftp_push.PushError as exc:
             await term.writeline()
             _record(ctx, target, files, [r for _, r in uploads], req.compress, str(exc))

@@ -1,0 +1,121 @@
+"""What the admin sees while a run goes on: a live per-host table on a terminal, plain lines otherwise.
+
+The live view (rich) shows each host's state, current step, files and bytes received and the
+receive rate, refreshed a few times a second; with `--no-progress` or when stdout is not a
+terminal (cron, CI, a pipe), one line per event is printed instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ops.secrets import mask
+
+Stats = Callable[[str], tuple[int, int]]
+
+
+@dataclass
+class HostView:
+    state: str = "waiting"
+    step: str = ""
+    files: int = 0
+    bytes: int = 0
+    rate: float = 0.0
+    last_bytes: int = 0
+    last_time: float = field(default_factory=time.monotonic)
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GiB"
+
+
+class PlainProgress:
+    """One line per event; with `verbose` off only host results and failures."""
+
+    def __init__(self, verbose: bool, stream: TextIO | None = None, quiet: bool = False) -> None:
+        self.verbose = verbose
+        self.quiet = quiet
+        self.stream = stream or sys.stdout
+
+    def event(self, host: str, text: str) -> None:
+        important = text.startswith("finished") or "FAILED" in text
+        if self.quiet:
+            if "FAILED" in text or text.startswith("finished: failed"):
+                print(mask(f"{host} | {text}"), file=sys.stderr, flush=True)
+            return
+        if self.verbose or important:
+            print(mask(f"{host} | {text}"), file=self.stream, flush=True)
+
+    def start(self, stats: Stats | None = None) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+class LiveProgress:
+    """A rich Live table, one row per host."""
+
+    def __init__(self, hosts: list[str]) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.views = {h: HostView() for h in hosts}
+        self.console = Console()
+        self.stats: Stats | None = None
+        self.live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False,
+                         get_renderable=self._table)
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        self._sample()
+        table = Table(box=None, pad_edge=False, expand=False)
+        for title in ("host", "state", "step", "files", "received", "rate"):
+            table.add_column(title, justify="right" if title in ("files", "received", "rate") else "left")
+        for name, view in self.views.items():
+            style = {"failed": "red", "ok": "green", "running": "cyan"}.get(view.state, "")
+            table.add_row(name, f"[{style}]{view.state}[/]" if style else view.state, mask(view.step)[:60],
+                          str(view.files), human_bytes(view.bytes), f"{human_bytes(view.rate)}/s" if view.rate else "")
+        return table
+
+    def _sample(self) -> None:
+        if self.stats is None:
+            return
+        now = time.monotonic()
+        for name, view in self.views.items():
+            try:
+                view.files, view.bytes = self.stats(name)
+            except Exception:  # noqa: BLE001 - a host without an account yet has no stats
+                continue
+            elapsed = now - view.last_time
+            if elapsed >= 0.5:
+                view.rate = max(0.0, (view.bytes - view.last_bytes) / elapsed)
+                view.last_bytes, view.last_time = view.bytes, now
+
+    def event(self, host: str, text: str) -> None:
+        view = self.views.setdefault(host, HostView())
+        if text == "started":
+            view.state = "running"
+        elif text.startswith("finished: "):
+            view.state = text.split(": ", 1)[1].split(" ", 1)[0]
+            view.step = ""
+        elif text.startswith("["):
+            view.step = text[1:].split("]", 1)[0]
+        if "FAILED" in text:
+            self.console.print(mask(f"{host} | {text}"), style="red")
+
+    def start(self, stats: Stats | None = None) -> None:
+        self.stats = stats
+        self.live.start()
+
+    def stop(self) -> None:
+        self.live.stop()

@@ -1,0 +1,120 @@
+"""The fault matrix: each lab fault fails its host with a clear reason; other hosts finish; nothing is
+left half-written under a final name; the manifest lists exactly what arrived whole."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from ops.inventory import load_inventory
+from ops.playbook import load_playbook
+from ops.report import RunReport
+from ops.runner import RunOptions, run_playbook
+from tests.helpers import REPO, run
+
+PULL = REPO / "playbooks" / "pull-desktop-logs.yaml"
+
+
+def lab_inventory(path: Path, hosts: dict[str, str], receiver: str = "") -> Path:
+    """An inventory of lab hosts; each value is the host's `lab:` options in flow YAML."""
+    lines = ["defaults: {username: admin, retries: 1}", "groups:", f"  finesse: {{hosts: [{', '.join(hosts)}]}}",
+             "hosts:"]
+    lines += [f"  {name}: {{lab: {options}}}" for name, options in hosts.items()]
+    path.write_text("\n".join(lines) + "\n" + receiver)
+    return path
+
+
+def run_pull(tmp_path: Path, hosts: dict[str, str], timeout: float = 3.0, receiver: str = "") -> RunReport:
+    inventory = load_inventory(lab_inventory(tmp_path / "inventory.yaml", hosts, receiver))
+    book = load_playbook(PULL, inventory)
+    options = RunOptions(output=tmp_path / "out", command_timeout=timeout, retry_backoff=0.1)
+    return run(run_playbook(book, inventory, options))
+
+
+def check_run_dir(tmp_path: Path, report: RunReport) -> None:
+    """Every file under a final name is whole and in the manifest; no temporary file is left."""
+    run_dir = tmp_path / "out" / report.run_id
+    assert not list(run_dir.rglob("*.part-*")), "a temporary upload file was left behind"
+    for host, record in report.hosts.items():
+        files_dir = run_dir / host / "files"
+        on_disk = {p.relative_to(files_dir).as_posix() for p in files_dir.rglob("*") if p.is_file()} \
+            if files_dir.exists() else set()
+        listed = {e["path"]: e for e in record.files}
+        assert on_disk == set(listed), f"{host}: files on disk and manifest differ"
+        for path, entry in listed.items():
+            assert hashlib.sha256((files_dir / path).read_bytes()).hexdigest() == entry["sha256"]
+
+
+FAULTS = {
+    "refused": "Connect call failed",
+    "auth_failure": "authentication failed",
+    "no_prompt": "waiting for the first 'admin:' prompt",
+    "hang_dialog": "SFTP server IP",
+    "disconnect_dialog": "closed the session",
+    "sftp_disconnect": "File transfer failed",
+    "short_transfer": "missing: ",
+    "command_fails": "unable to gather files",
+    "host_key_changed": "HOST KEY CHANGED",
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault_fails_its_host_clearly_and_others_finish(tmp_path: Path, fault: str) -> None:
+    report = run_pull(tmp_path, {"healthy": "true", "faulty": f"{{faults: [{fault}]}}"}, timeout=2.0)
+    assert report.hosts["healthy"].status == "ok", report.hosts["healthy"].error
+    assert report.hosts["healthy"].files
+    faulty = report.hosts["faulty"]
+    assert faulty.status == "failed"
+    assert faulty.error and "faulty" in faulty.error and FAULTS[fault] in faulty.error, faulty.error
+    check_run_dir(tmp_path, report)
+    saved = json.loads((tmp_path / "out" / report.run_id / "report.json").read_text())
+    assert saved["hosts"]["faulty"]["status"] == "failed"
+
+
+def test_short_and_broken_transfers_name_what_is_missing(tmp_path: Path) -> None:
+    report = run_pull(tmp_path, {"a": "{faults: [short_transfer]}", "b": "{faults: [sftp_disconnect]}"})
+    for host in ("a", "b"):
+        step = report.hosts[host].steps[0]
+        data = step.data
+        assert data["announced_files"] == data["files_received"] + 1
+        assert len(data["missing"]) == 1, data.get("missing")
+        assert data["missing"][0] not in {Path(f["path"]).name for f in data["files"]}
+    check_run_dir(tmp_path, report)
+
+
+def test_receiver_quota_exceeded_fails_the_host_without_partial_files(tmp_path: Path) -> None:
+    report = run_pull(tmp_path, {"node": "true"}, receiver="receiver: {max_bytes_per_host: 100000}\n")
+    record = report.hosts["node"]
+    assert record.status == "failed"
+    assert "quota" in (record.error or "").lower() or "incomplete" in (record.error or ""), record.error
+    check_run_dir(tmp_path, report)
+
+
+def test_twenty_hosts_three_faulty_take_about_one_timeout(tmp_path: Path) -> None:
+    hosts = {f"fin-{i:02d}": "true" for i in range(17)}
+    hosts |= {"unreachable": "{faults: [refused]}", "hangs": "{faults: [hang_dialog]}",
+              "badcreds": "{faults: [auth_failure]}"}
+    timeout = 3.0
+    started = time.monotonic()
+    report = run_pull(tmp_path, hosts, timeout=timeout)
+    elapsed = time.monotonic() - started
+    ok = [h for h, r in report.hosts.items() if r.status == "ok"]
+    assert len(ok) == 17
+    for host in ok:
+        assert report.hosts[host].files and report.hosts[host].steps[0].data["files_received"] > 0
+    assert "Connect call failed" in (report.hosts["unreachable"].error or "")
+    assert "timed out" in (report.hosts["hangs"].error or "")
+    assert "authentication failed" in (report.hosts["badcreds"].error or "")
+    # The hang costs one timeout; the three failures overlap instead of adding up.
+    assert report.hosts["hangs"].duration_s < timeout * 1.8
+    assert max(r.duration_s for r in report.hosts.values()) < timeout * 1.8
+    starts = [datetime.fromisoformat(r.started).timestamp() for r in report.hosts.values()]
+    ends = [t + r.duration_s for t, r in zip(starts, report.hosts.values(), strict=True)]
+    assert max(ends) - min(starts) < timeout * 2, "hosts ran one after another"
+    assert elapsed < timeout * 3 + 10, f"run took {elapsed:.1f}s"
+    check_run_dir(tmp_path, report)
