@@ -344,6 +344,10 @@ def run_forever(config: LabConfig, host: str = "127.0.0.1", port: int = 2222) ->
             print(f"  host key: {lab.host_key_fingerprint()}")
             print(f"  known_hosts: {lab.known_hosts_line()}")
             print(f"  activelog: {lab.log_root} ({len(lab.files())} files)")
+            if lab.rest is not None:
+                print(f"  rest (Finesse and GWS): https://{lab.host}:{lab.rest_port}  CA: {lab.rest_ca_path}")
+                print(f"  admin UI user: {config.ui_username}  agents: ksippo, jdoe, rpatel (GWS), 1001001-1001003 "
+                      "(Finesse)")
             print("Ctrl-C to stop.", flush=True)
             await asyncio.Event().wait()
 
