@@ -51,6 +51,16 @@ class LabOptions(_Strict):
     transfer_delay: float = Field(0.0, ge=0)
     version: str | None = None
     faults: list[str] = Field(default_factory=list)
+    # The admin CLI's operations (show network status, services, webproxy, UI password reset).
+    desktop_clients: int = Field(12, ge=0, le=5000)
+    xmpp_clients: int = Field(12, ge=0, le=5000)
+    service_delay: float = Field(0.02, ge=0)
+    service_fails: bool = False
+    webproxy_fails: bool = False
+    ui_reset_command: Literal["utils reset_application_ui_administrator_password",
+                              "utils reset_ui_administrator_password"] = \
+        "utils reset_application_ui_administrator_password"
+    ui_reset_breaks_after: int | None = Field(None, ge=0)
 
     @field_validator("faults")
     @classmethod

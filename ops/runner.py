@@ -25,7 +25,7 @@ from ops.playbook import Playbook, Step, static_context
 from ops.report import HostRecord, RunReport, StepRecord, write_report
 from ops.secrets import Secret, SecretError, mask
 from ops.session.channel import VOSChannel
-from ops.session.errors import SessionError
+from ops.session.errors import CommandFailed, SessionError
 from ops.session.transcript import Transcript
 from ops.session.transport import HostKeyPolicy, Target, connect, open_shell
 from ops.templating import TemplateError, evaluate, render
@@ -337,6 +337,10 @@ class Runner:
             failed, stop_host = False, False
         except StepFailed as exc:
             step_record.message, step_record.data = str(exc), exc.data
+            failed, stop_host = True, False
+        except CommandFailed as exc:
+            # The appliance said no, but the session is fine: a step failure, not a host failure.
+            step_record.message, step_record.data = str(exc), {"output": exc.output}
             failed, stop_host = True, False
         except SessionError as exc:
             step_record.message = str(exc)

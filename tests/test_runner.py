@@ -1,0 +1,80 @@
+"""Runner behaviour: step failures vs host failures, lab options from the inventory, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ops.inventory import load_inventory
+from ops.playbook import load_playbook
+from ops.runner import RunOptions, run_playbook
+from tests.helpers import REPO, run
+
+
+def _inventory(tmp_path: Path, lab: str) -> Path:
+    path = tmp_path / "inventory.yaml"
+    path.write_text(f"groups: {{finesse: {{hosts: [node]}}}}\nhosts:\n  node: {{lab: {lab}}}\n")
+    return path
+
+
+def test_failed_command_with_ignore_errors_lets_the_host_go_on(tmp_path: Path) -> None:
+    book = tmp_path / "book.yaml"
+    book.write_text("""name: t
+hosts: finesse
+steps:
+  - name: bogus
+    cli: {command: show nonsense here}
+    ignore_errors: true
+    register: bogus
+  - name: version
+    when: bogus.failed
+    cli: {command: show version active}
+    register: version
+""")
+    inventory = load_inventory(_inventory(tmp_path, "true"))
+    report = run(run_playbook(load_playbook(book, inventory), inventory, RunOptions(output=tmp_path / "out")))
+    record = report.hosts["node"]
+    assert [s.status for s in record.steps] == ["ignored", "ok"]
+    assert "Executed command unsuccessfully" in record.steps[0].message
+    assert "Active Master Version" in record.steps[1].data["output"]
+    assert record.status == "ok"
+
+
+def test_lab_options_from_the_inventory_reach_the_appliance(tmp_path: Path) -> None:
+    inventory = load_inventory(_inventory(tmp_path, "{desktop_clients: 7, xmpp_clients: 3, seed: 5}"))
+    book = load_playbook(REPO / "playbooks" / "client-connections.yaml", inventory)
+    report = run(run_playbook(book, inventory, RunOptions(output=tmp_path / "out")))
+    record = report.hosts["node"]
+    assert record.status == "ok", record.error
+    summaries = [s.data["summary"] for s in record.steps if "summary" in s.data]
+    assert any(s["ports"].get("8445", {}).get("remote_clients") == 7 for s in summaries), summaries
+
+
+def test_ctrl_c_stops_cleanly_and_still_writes_the_report(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("groups: {finesse: {hosts: [slow, fast]}}\nhosts:\n"
+                         "  slow: {lab: {transfer_delay: 0.5}}\n  fast: {lab: true}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "ops.cli", "run", str(REPO / "playbooks" / "pull-desktop-logs.yaml"),
+                             "-i", str(inventory), "-o", str(tmp_path / "out"), "-v"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    seen = ""
+    while "fast | finished" not in seen and time.monotonic() < deadline:
+        seen += proc.stdout.readline()
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, seen + out + err
+    (run_dir,) = (tmp_path / "out").iterdir()
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["interrupted"] is True
+    assert report["hosts"]["fast"]["status"] == "ok"
+    assert report["hosts"]["slow"]["status"] == "failed"
+    assert "interrupted" in report["hosts"]["slow"]["error"]
+    assert not list(run_dir.rglob("*.part-*"))
