@@ -26,7 +26,7 @@ from ops.actions import ACTIONS
 from ops.actions.base import Action
 from ops.inventory import Host, Inventory
 from ops.templating import TemplateError, condition_names, references, render
-from ops.yamlsource import Document, InputError, Problem, _message, dotted, load
+from ops.yamlsource import Document, InputError, Problem, load, problems_from
 
 STEP_KEYS = {"name", "when", "register", "ignore_errors"}
 VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -109,7 +109,7 @@ def load_playbook(path: Path, inventory: Inventory | None = None) -> Playbook:
     try:
         header = PlaybookHeader.model_validate(doc.data)
     except ValidationError as exc:
-        raise InputError([doc.problem(tuple(e["loc"]), _message(e)) for e in exc.errors()]) from None
+        raise InputError(problems_from(doc, exc)) from None
     problems: list[Problem] = []
     for key in header.vars:
         if not VAR_NAME_RE.match(str(key)):
@@ -178,9 +178,7 @@ def _check_steps(doc: Document, playbook: Playbook, contexts: list[dict[str, Any
                 problems.append(doc.problem(loc + (key,), str(exc)))
                 break
             except ValidationError as exc:
-                for error in exc.errors():
-                    where = loc + (key,) + tuple(error["loc"])
-                    problems.append(Problem(str(doc.path), doc.line(where), dotted(where), _message(error)))
+                problems.extend(problems_from(doc, exc, loc + (key,)))
                 break
         if step.register:
             registered.append(step.register)

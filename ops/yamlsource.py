@@ -54,7 +54,7 @@ class Document:
             if loc in self.lines:
                 return self.lines[loc]
             loc = loc[:-1]
-        return self.lines.get((), None)
+        return self.lines.get((), 1)
 
     def problem(self, loc: Iterable[str | int], message: str) -> Problem:
         loc = tuple(loc)
@@ -138,16 +138,28 @@ def validate(doc: Document, model: type[BaseModel], data: Any = None,
     try:
         return model.model_validate(doc.data if data is None else data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            where = loc + tuple(p for p in error["loc"] if not _is_union_tag(p))
-            problems.append(doc.problem(where, _message(error)))
-        raise InputError(problems) from None
+        raise InputError(problems_from(doc, exc, loc)) from None
 
 
-def _is_union_tag(part: str | int) -> bool:
-    return isinstance(part, str) and (part.startswith("function-") or part in {"str", "int", "bool",
-                                                                                   "list[str]", "dict[str,any]"})
+def problems_from(doc: Document, exc: ValidationError, loc: Loc = ()) -> list[Problem]:
+    """One problem per error; a union's alternatives are folded into the most specific complaint."""
+    located: list[tuple[Loc, str]] = []
+    for error in exc.errors():
+        raw = tuple(error["loc"])
+        where: Loc = loc
+        for index, part in enumerate(raw):
+            # pydantic names the union member it tried (`bool`, `LabOptions`, `function-...`):
+            # not a key of the document, so not part of where the problem is.
+            if isinstance(part, str) and index < len(raw) - 1 and where + (part,) not in doc.lines:
+                continue
+            where = where + (part,)
+        located.append((where, _message(error)))
+    deepest = [(w, m) for w, m in located
+               if not any(len(o) > len(w) and o[:len(w)] == w for o, _ in located)]
+    problems: list[Problem] = []
+    for where, message in dict.fromkeys(deepest):
+        problems.append(doc.problem(where, message))
+    return problems
 
 
 def _message(error: Any) -> str:
