@@ -67,4 +67,4 @@ def test_incident_runbook_restarts_only_when_asked(tmp_path: Path) -> None:
         assert steps["Clear the REST cache"].status == "changed"
         assert steps["Desktop logs of the last 4 hours"].data["files_received"] > 0
         assert (run_dir / host / "network-status-before-7443.csv").exists()
-        assert len(saved["hosts"][host]["steps"]) == 6  # one report for the whole runbook
+        assert len(saved["hosts"][host]["steps"]) == 9  # one report for the whole runbook
