@@ -1,0 +1,216 @@
+"""`ops bundle RUN_ID`: one tar.gz of a run directory to attach to a TAC case, with its sha256.
+
+```
+<output>/<run-id>.tar.gz          members under <run-id>/: BUNDLE.txt, report.json,
+<output>/<run-id>.tar.gz.sha256     <host>/transcript.log (masked again), <host>/manifest.json,
+                                    <host>/network-status-*.json|csv, <host>/files/...
+```
+Every collected file is checked against its host's manifest (size and sha256) on the way in; a
+mismatch, or a file the manifest lists that is gone, stops the bundle with an error naming the
+file. Left out, and listed as such in `BUNDLE.txt` with the reason: receiver temporary uploads
+(`*.part-*`), other temporary files, `ui-password-TEMPORARY.txt` (a live password), symbolic
+links, and files under `files/` that the manifest does not list (they did not arrive whole).
+The tar.gz is written to a temporary name and renamed, so a reader never sees half of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ops.report import write_atomic
+from ops.secrets import mask
+
+SECRET_FILES = {"ui-password-TEMPORARY.txt": "a live admin UI password (ui_password_reset's fallback); "
+                                             "never leaves this machine"}
+_PART_RE = re.compile(r"\.part-[0-9a-f]+$")
+_TEMP_RES = (re.compile(r"^\..+\.tmp(-[0-9a-f]+)?$"), re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$"))
+INDEX = "BUNDLE.txt"
+
+
+class BundleError(Exception):
+    """The run directory cannot be bundled as it is (a file differs from its manifest, ...)."""
+
+
+@dataclass
+class Member:
+    name: str  # path inside the run directory, '/'-separated
+    size: int
+    sha256: str
+    note: str = ""
+
+
+@dataclass
+class BundleResult:
+    path: Path
+    sha256_path: Path
+    sha256: str
+    members: list[Member] = field(default_factory=list)
+    excluded: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _excluded_reason(rel: str, path: Path) -> str | None:
+    name = path.name
+    if name in SECRET_FILES:
+        return SECRET_FILES[name]
+    if _PART_RE.search(name):
+        return "receiver temporary upload (incomplete transfer)"
+    if any(r.match(name) for r in _TEMP_RES):
+        return "temporary file of an interrupted write"
+    if path.is_symlink():
+        return "symbolic link (not followed)"
+    return None
+
+
+def _manifests(run_dir: Path) -> dict[str, dict[str, dict[str, object]]]:
+    """host -> {path under files/: manifest entry}."""
+    out: dict[str, dict[str, dict[str, object]]] = {}
+    for manifest in sorted(run_dir.glob("*/manifest.json")):
+        host = manifest.parent.name
+        try:
+            entries = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BundleError(f"{manifest}: cannot read the manifest: {exc}") from None
+        if not isinstance(entries, list):
+            raise BundleError(f"{manifest}: not a manifest (a list of {{path, size, sha256}})")
+        out[host] = {str(e["path"]): e for e in entries if isinstance(e, dict) and "path" in e}
+    return out
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _order(parts: tuple[str, ...]) -> tuple[int, str, int, tuple[str, ...]]:
+    """report.json first, then host by host: its own records, then its files."""
+    if len(parts) == 1:
+        return (0 if parts[0] == "report.json" else 1, "", 0, parts)
+    return (2, parts[0], 1 if parts[1] == "files" else 0, parts[1:])
+
+
+def bundle_path_for(run_dir: Path) -> Path:
+    return run_dir.parent / f"{run_dir.name}.tar.gz"
+
+
+def make_bundle(run_dir: Path, out: Path | None = None) -> BundleResult:
+    """Bundle `run_dir` into `out` (default `<run-id>.tar.gz` next to it) and write `<out>.sha256`."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "report.json").is_file():
+        raise BundleError(f"{run_dir}: not a run directory (no report.json)")
+    run_id = run_dir.name
+    out = Path(out) if out is not None else bundle_path_for(run_dir)
+    manifests = _manifests(run_dir)
+    seen: dict[str, set[str]] = {host: set() for host in manifests}
+    members: list[tuple[Member, Path | bytes]] = []
+    excluded: list[tuple[str, str]] = []
+    out_resolved = out.resolve()
+    for path in sorted(run_dir.rglob("*"), key=lambda p: _order(p.relative_to(run_dir).parts)):
+        rel = path.relative_to(run_dir).as_posix()
+        if path.resolve() in (out_resolved, out_resolved.with_name(out_resolved.name + ".sha256")):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            continue
+        reason = _excluded_reason(rel, path)
+        if reason is not None:
+            excluded.append((rel, reason))
+            continue
+        if not path.is_file():
+            excluded.append((rel, "not a regular file"))
+            continue
+        parts = rel.split("/")
+        if len(parts) >= 3 and parts[1] == "files":
+            host, inner = parts[0], "/".join(parts[2:])
+            entry = manifests.get(host, {}).get(inner)
+            if entry is None:
+                excluded.append((rel, f"not in {host}/manifest.json (did not arrive whole)"))
+                continue
+            size, sha = _digest(path)
+            if size != entry.get("size") or sha != entry.get("sha256"):
+                raise BundleError(f"{rel}: differs from {host}/manifest.json (size {size}, sha256 {sha}; "
+                                  f"the manifest says size {entry.get('size')}, sha256 {entry.get('sha256')})")
+            seen[host].add(inner)
+            members.append((Member(rel, size, sha), path))
+        elif path.name == "transcript.log":
+            data = mask(path.read_text(encoding="utf-8", errors="replace")).encode("utf-8")
+            members.append((Member(rel, len(data), hashlib.sha256(data).hexdigest(), "secrets masked again"), data))
+        else:
+            size, sha = _digest(path)
+            members.append((Member(rel, size, sha), path))
+    for host, entries in manifests.items():
+        missing = sorted(set(entries) - seen[host])
+        if missing:
+            raise BundleError(f"{host}/files/{missing[0]}: listed in {host}/manifest.json but missing"
+                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    index = _index(run_id, [m for m, _ in members], excluded).encode("utf-8")
+    _write_tar(out, run_id, index, members)
+    sha = _digest(out)[1]
+    sha_path = out.with_name(out.name + ".sha256")
+    write_atomic(sha_path, f"{sha}  {out.name}\n")
+    return BundleResult(out, sha_path, sha, [m for m, _ in members], excluded)
+
+
+def _index(run_id: str, members: list[Member], excluded: list[tuple[str, str]]) -> str:
+    lines = [f"finesse-ops bundle of run {run_id}", "",
+             "Every file under <host>/files/ matched its host's manifest.json (size and sha256) when bundled.",
+             "Transcripts were passed through the secret masker again (defence in depth).",
+             "Check a member: sha256sum <member> and compare with the list below.", "",
+             f"MEMBERS ({len(members)}, {sum(m.size for m in members)} bytes)",
+             f"{'sha256':<64}  {'size':>12}  path"]
+    for member in members:
+        note = f"  ({member.note})" if member.note else ""
+        lines.append(f"{member.sha256}  {member.size:>12}  {run_id}/{member.name}{note}")
+    lines += ["", f"EXCLUDED ({len(excluded)})"]
+    lines += [f"{run_id}/{rel}: {reason}" for rel, reason in excluded] or ["(nothing)"]
+    return "\n".join(lines) + "\n"
+
+
+def _write_tar(out: Path, run_id: str, index: bytes, members: list[tuple[Member, Path | bytes]]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+                _add_bytes(tar, f"{run_id}/{INDEX}", index)
+                for member, source in members:
+                    name = f"{run_id}/{member.name}"
+                    if isinstance(source, bytes):
+                        _add_bytes(tar, name, source)
+                    else:
+                        info = tar.gettarinfo(str(source), arcname=name)
+                        _normalise(info)
+                        with source.open("rb") as handle:
+                            tar.addfile(info, handle)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _normalise(info: tarfile.TarInfo) -> None:
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mode = 0o644
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(time.time())
+    _normalise(info)
+    tar.addfile(info, io.BytesIO(data))
