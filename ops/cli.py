@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--username", default="admin")
     lab.add_argument("--password-env", default="OPS_LAB_PASSWORD",
                      help="environment variable holding the admin password (default OPS_LAB_PASSWORD)")
+    _add_artifact_commands(sub)
     return parser
 
 
@@ -64,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command in _ARTIFACT_COMMANDS:
+            return _ARTIFACT_COMMANDS[args.command](args)
         return _lab(args)
     except KeyboardInterrupt:
         _err("interrupted")
@@ -153,6 +157,121 @@ def _lab(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     run_forever(LabConfig(hostname=args.hostname, username=args.username, password=password), args.host, args.port)
     return EXIT_OK
+
+
+# -- bundle, report, schema, schedule: what a run leaves behind, and what surrounds it ------------
+
+def _add_artifact_commands(sub: Any) -> None:
+    def run_id(p: argparse.ArgumentParser) -> None:
+        p.add_argument("run_id", metavar="RUN_ID", help="a run id under --output, a run directory, or 'latest'")
+        p.add_argument("--output", type=Path, default=Path("collected"),
+                       help="where run directories are (default ./collected)")
+
+    bundle = sub.add_parser("bundle", help="one tar.gz of a run (files, manifests, masked transcripts, report) "
+                                           "+ its sha256, for a TAC case")
+    run_id(bundle)
+    bundle.add_argument("-o", dest="bundle_path", type=Path, default=None,
+                        help="the tar.gz to write (default <output>/<run-id>.tar.gz)")
+
+    report = sub.add_parser("report", help="print a run's recap; --html writes a self-contained HTML page")
+    run_id(report)
+    report.add_argument("--html", nargs="?", const="", default=None, metavar="PATH",
+                        help="write the HTML page (default <run dir>/report.html)")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of playbooks, the inventory or report.json")
+    schema.add_argument("kind", nargs="?", choices=("playbook", "inventory", "report"), default="playbook")
+
+    schedule = sub.add_parser("schedule", help="print a systemd timer + service and a crontab line for a "
+                                               "recurring run (installs nothing)")
+    schedule.add_argument("playbook", type=Path)
+    schedule.add_argument("--every", required=True, help="15m, 30m, 1h, 6h, 1d, ...")
+    schedule.add_argument("-i", "--inventory", type=Path, default=Path("inventory.yaml"))
+    schedule.add_argument("--name", default=None, help="unit name (default ops-<playbook name>)")
+    schedule.add_argument("--user", default=None, help="the account the service runs as (User=)")
+    schedule.add_argument("--workdir", type=Path, default=None, help="working directory (default: here)")
+    schedule.add_argument("-o", "--output", type=Path, default=None,
+                          help="where run directories go (default <workdir>/collected)")
+
+
+def _run_dir(args: argparse.Namespace) -> Path | None:
+    from ops.report import resolve_run_dir
+
+    try:
+        return resolve_run_dir(args.run_id, args.output)
+    except ValueError as exc:
+        _err(str(exc))
+        return None
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from ops.bundle import BundleError, make_bundle
+
+    run_dir = _run_dir(args)
+    if run_dir is None:
+        return EXIT_BAD_INPUT
+    try:
+        result = make_bundle(run_dir, args.bundle_path)
+    except BundleError as exc:
+        _err(f"bundle: {exc}")
+        return EXIT_FAILED
+    size = result.path.stat().st_size
+    print(f"{result.path} ({size} bytes, {len(result.members)} files"
+          + (f", {len(result.excluded)} left out: see BUNDLE.txt" if result.excluded else "") + ")")
+    print(f"{result.sha256_path}: {result.sha256}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ops.report import read_report, recap_lines
+
+    run_dir = _run_dir(args)
+    if run_dir is None:
+        return EXIT_BAD_INPUT
+    try:
+        report = read_report(run_dir)
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    print(f"PLAY [{report.playbook_name}] run {report.run_id}, started {report.started}, {report.duration_s} s"
+          + (" (interrupted)" if report.interrupted else "") + (" (check mode)" if report.check else ""))
+    print("\nRECAP")
+    for line in recap_lines(report):
+        print(line)
+    if args.html is not None:
+        from ops.htmlreport import write_html
+
+        path = Path(args.html) if args.html else run_dir / "report.html"
+        write_html(report, path, run_dir)
+        print(f"\nHTML report: {path}")
+    return EXIT_FAILED if report.failed_hosts else EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from ops.schema import SCHEMAS
+
+    print(json.dumps(SCHEMAS[args.kind](), indent=2))
+    return EXIT_OK
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from ops.schedule import ScheduleError, make_schedule, render
+
+    if not args.playbook.is_file():
+        _err(f"{args.playbook}: no such playbook")
+        return EXIT_BAD_INPUT
+    try:
+        schedule = make_schedule(args.playbook, args.every, inventory=args.inventory, name=args.name,
+                                 user=args.user, workdir=args.workdir, output=args.output)
+    except ScheduleError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    print(render(schedule, args.user), end="")
+    return EXIT_OK
+
+
+_ARTIFACT_COMMANDS = {"bundle": _bundle, "report": _report, "schema": _schema, "schedule": _schedule}
 
 
 if __name__ == "__main__":

@@ -120,3 +120,49 @@ def recap_lines(report: RunReport) -> list[str]:
             line += f"\n{'':<{width}}   error: {rec.error}"
         lines.append(mask(line))
     return lines
+
+
+def report_from_dict(data: dict[str, Any]) -> RunReport:
+    """A RunReport read back from report.json's content (unknown keys are ignored)."""
+    hosts: dict[str, HostRecord] = {}
+    for name, raw in (data.get("hosts") or {}).items():
+        steps = [StepRecord(**{k: v for k, v in step.items() if k in _STEP_FIELDS}) for step in raw.get("steps", [])]
+        fields = {k: v for k, v in raw.items() if k in _HOST_FIELDS and k != "steps"}
+        hosts[name] = HostRecord(**fields, steps=steps)
+    top = {k: v for k, v in data.items() if k in _RUN_FIELDS and k != "hosts"}
+    return RunReport(**top, hosts=hosts)
+
+
+def read_report(run_dir: Path) -> RunReport:
+    """`<run_dir>/report.json` as a RunReport; ValueError when it is missing or not a report."""
+    path = Path(run_dir) / "report.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no report.json (is {run_dir} a run directory?)") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the report: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("hosts"), dict) or "run_id" not in data:
+        raise ValueError(f"{path}: not a run report")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"{path}: schema_version {data.get('schema_version')!r}, this ops reads {SCHEMA_VERSION}")
+    return report_from_dict(data)
+
+
+def resolve_run_dir(ref: str, output: Path = Path("collected")) -> Path:
+    """A RUN_ID argument: `<output>/<RUN_ID>`, a path to a run directory, or `latest` (newest in output)."""
+    if ref == "latest":
+        runs = [p for p in output.iterdir() if (p / "report.json").is_file()] if output.is_dir() else []
+        if not runs:
+            raise ValueError(f"no run directory with a report.json in {output}")
+        # Run ids start with a UTC timestamp; the report's mtime breaks ties within a second.
+        return max(runs, key=lambda p: (p.name[:16], (p / "report.json").stat().st_mtime))
+    for candidate in (output / ref, Path(ref)):
+        if (candidate / "report.json").is_file():
+            return candidate
+    raise ValueError(f"run {ref!r} not found: neither {output / ref} nor {ref} holds a report.json")
+
+
+_STEP_FIELDS = set(StepRecord.__dataclass_fields__)
+_HOST_FIELDS = set(HostRecord.__dataclass_fields__)
+_RUN_FIELDS = set(RunReport.__dataclass_fields__)
