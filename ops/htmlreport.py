@@ -74,7 +74,7 @@ def _anchor(name: str) -> str:
     return "host-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def bar_chart(title: str, bars: list[tuple[str, int]], *, unit: str = "clients", width: int = 460) -> str:
+def bar_chart(title: str, bars: list[tuple[str, int]], *, unit: str = "client", width: int = 460) -> str:
     """A horizontal bar chart as inline SVG; bars are (label, value)."""
     if not bars:
         return ""
@@ -89,10 +89,11 @@ def bar_chart(title: str, bars: list[tuple[str, int]], *, unit: str = "clients",
     for i, (label, value) in enumerate(bars):
         y = top + i * row
         length = max(2, round(span * value / peak)) if value else 0
-        parts.append(f'<g><title>port {e(label)}: {value} {e(unit)}</title>'
+        count = f"{value} {unit}" + ("" if value == 1 else "s")
+        parts.append(f'<g><title>port {e(label)}: {e(count)}</title>'
                      f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{e(label)}</text>'
                      f'<rect x="{label_w}" y="{y + 3}" width="{length}" height="16" rx="2" fill="#0969da"/>'
-                     f'<text x="{label_w + length + 6}" y="{y + 15}">{value} {e(unit)}</text></g>')
+                     f'<text x="{label_w + length + 6}" y="{y + 15}">{e(count)}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
 
