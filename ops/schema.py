@@ -118,7 +118,7 @@ def playbook_schema() -> dict[str, Any]:
                       "description": "named steps, each exactly one action"}
     all_defs["step"] = {"oneOf": steps}
     all_defs["template"] = TEMPLATE_DEF
-    return {"$schema": DIALECT, "title": "finesse-ops playbook", **schema, "$defs": all_defs}
+    return {"$schema": DIALECT, **schema, "title": "finesse-ops playbook", "$defs": all_defs}
 
 
 def inventory_schema() -> dict[str, Any]:
@@ -136,7 +136,7 @@ def inventory_schema() -> dict[str, Any]:
             prop.setdefault("description", "a secret reference: env:NAME, file:PATH, prompt or prompt:LABEL")
     for key in ("hosts", "groups"):
         schema["properties"][key]["propertyNames"] = {"pattern": NAME_RE.pattern}
-    return {"$schema": DIALECT, "title": "finesse-ops inventory", **schema}
+    return {"$schema": DIALECT, **schema, "title": "finesse-ops inventory"}
 
 
 _STATUS_HOST = ["ok", "failed", "skipped"]
