@@ -1,6 +1,7 @@
 """The `ops` command: run, validate, lab.
 
-Exit codes: 0 everything ok, 1 a host failed, 2 bad input (playbook, inventory, flags).
+Exit codes: 0 everything ok, 1 a host failed, 2 bad input (playbook, inventory, flags), 75 another
+run of the same playbook holds its lock, 130 interrupted (the report is still written).
 Heavy modules (asyncssh, pydantic models, the lab) are imported inside the commands, so
 `ops --help` starts fast.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run of the playbook is still going; cron/systemd retry later
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,10 +129,16 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"PLAY [{playbook.name}] on {len(playbook.targets)} host(s)", flush=True)
     interrupted = False
+    from ops.state import RunLocked
+
     try:
         asyncio.run(runner.run())
     except KeyboardInterrupt:
         interrupted = True
+    except RunLocked as exc:
+        progress.stop()
+        _err(f"refused: {exc}")
+        return EXIT_LOCKED
     finally:
         progress.stop()
     report = runner.report
@@ -257,9 +265,20 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _schedule(args: argparse.Namespace) -> int:
     from ops.schedule import ScheduleError, make_schedule, render
+    from ops.yamlsource import InputError
 
     if not args.playbook.is_file():
         _err(f"{args.playbook}: no such playbook")
+        return EXIT_BAD_INPUT
+    # A playbook that cannot load would fail at every tick: refuse it now.
+    try:
+        if args.inventory.is_file():
+            _load(args, args.inventory)
+        else:
+            _err(f"warning: {args.inventory} does not exist (yet); the playbook was checked without it")
+            _load(args, None)
+    except InputError as exc:
+        _err(str(exc))
         return EXIT_BAD_INPUT
     try:
         schedule = make_schedule(args.playbook, args.every, inventory=args.inventory, name=args.name,
