@@ -117,6 +117,7 @@ class HostFields(_Strict):
     known_hosts: str | None = None
     connect_timeout: float | None = Field(None, gt=0)
     retries: int | None = Field(None, ge=0, le=10)
+    timezone: str | None = Field(None, description="the appliance's time zone (IANA), for abstime conversion")
     lab: bool | LabOptions | None = None
     rest: RestFields | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
@@ -175,6 +176,7 @@ class Host:
     groups: list[str]
     vars: dict[str, Any]
     retries: int = 2
+    timezone: str | None = None
     password: Secret | None = field(default=None, repr=False)
     rest: RestFields = field(default_factory=RestFields)
     # Resolved REST passwords ("password", "gws_password"), set by the runner for lab hosts.

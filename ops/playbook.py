@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ops.actions import ACTIONS
 from ops.actions.base import Action
 from ops.inventory import Host, Inventory
+from ops.retention import Keep
 from ops.templating import TemplateError, condition_names, references, render
 from ops.yamlsource import Document, InputError, Problem, load, problems_from
 
@@ -39,6 +40,7 @@ class PlaybookHeader(BaseModel):
     name: str = Field(min_length=1)
     hosts: str = Field(min_length=1)
     vars: dict[str, Any] = Field(default_factory=dict)
+    keep: Keep | None = None
     steps: list[Any] = Field(min_length=1)
 
 
@@ -66,6 +68,7 @@ class Playbook:
     vars: dict[str, Any]
     steps: list[Step]
     targets: list[Host] = field(default_factory=list)
+    keep: Keep | None = None
 
 
 def _step(doc: Document, index: int, raw: Any, problems: list[Problem]) -> Step | None:
@@ -125,7 +128,8 @@ def load_playbook(path: Path, inventory: Inventory | None = None) -> Playbook:
                                         f"duplicate step name {step.name!r} (first at step {names[step.name] + 1})"))
         names.setdefault(step.name, index)
         steps.append(step)
-    playbook = Playbook(path=path, name=header.name, hosts=header.hosts, vars=header.vars, steps=steps)
+    playbook = Playbook(path=path.resolve(), name=header.name, hosts=header.hosts, vars=header.vars, steps=steps,
+                        keep=header.keep)
     if inventory is not None:
         playbook.targets = inventory.select(header.hosts)
         if not playbook.targets:

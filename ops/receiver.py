@@ -691,6 +691,22 @@ class Receiver:
             entries = [e for s in stats.accounts for e in s.entries] if stats is not None else []
         return sorted(entries, key=lambda e: e.path)
 
+    def discard(self, host: str, path: str) -> bool:
+        """Forget a finished file of `host` and delete it: a copy of one already held elsewhere.
+
+        Returns False when no finished file has that path.
+        """
+        with self._lock:
+            stats = self._hosts.get(host)
+            for state in stats.accounts if stats is not None else []:
+                for entry in state.entries:
+                    if entry.path == path:
+                        state.entries.remove(entry)
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(os.path.join(state.root, path))
+                        return True
+        return False
+
     def stats(self, host: str) -> tuple[int, int]:
         """(files completed, bytes received including uploads in progress) for progress display."""
         stats = self._hosts.get(host)

@@ -23,11 +23,13 @@ from ops.actions.base import HostContext, StepFailed
 from ops.inventory import Host, Inventory
 from ops.playbook import Playbook, Step, static_context
 from ops.report import HostRecord, RunReport, StepRecord, write_report
+from ops.retention import prune
 from ops.secrets import Secret, SecretError, mask
 from ops.session.channel import VOSChannel
 from ops.session.errors import CommandFailed, SessionError
 from ops.session.transcript import Transcript
 from ops.session.transport import HostKeyPolicy, Target, connect, open_shell
+from ops.state import PullState, RunLock
 from ops.templating import TemplateError, evaluate, render
 
 if TYPE_CHECKING:
@@ -107,6 +109,9 @@ class HostRun(HostContext):
                 await asyncio.sleep(self.runner.options.retry_backoff * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
+    def pull_state(self) -> PullState:
+        return self.runner.pull_state()
+
     def receiver(self) -> tuple[Receiver, Account]:
         receiver = self.runner.receiver()
         if self._account is None:
@@ -165,8 +170,14 @@ class Runner:
         self._receiver: Receiver | None = None
         self._labs: dict[str, LabAppliance] = {}
         self._secret_errors: dict[str, str] = {}
+        self._pull_state: PullState | None = None
         self.report = RunReport(run_id=self.run_id, playbook=str(playbook.path), playbook_name=playbook.name,
                                 started=_now(), check=options.check)
+
+    def pull_state(self) -> PullState:
+        if self._pull_state is None:
+            self._pull_state = PullState(self.options.output, self.playbook.path)
+        return self._pull_state
 
     def receiver(self) -> Receiver:
         if self._receiver is None:
@@ -183,6 +194,14 @@ class Runner:
                 self._check_host(host)
             self.report.finished = _now()
             return self.report
+        lock = RunLock(self.options.output, self.playbook.path)
+        lock.acquire()
+        try:
+            return await self._run_locked(hosts, started)
+        finally:
+            lock.release()
+
+    async def _run_locked(self, hosts: list[Host], started: float) -> RunReport:
         self.run_dir.mkdir(parents=True, exist_ok=False)
         # Ask for every `prompt` password up front, one host after another, before any host starts.
         secret_errors: dict[str, str] = {}
@@ -214,6 +233,9 @@ class Runner:
             self.report.finished = _now()
             self.report.duration_s = round(time.monotonic() - started, 3)
             write_report(self.run_dir, self.report)
+        if self.playbook.keep is not None and not self.report.failed_hosts and not self.report.interrupted:
+            for pruned in prune(self.options.output, self.playbook.path, self.playbook.keep, self.run_dir):
+                self.on_event("-", f"retention: removed old run {pruned.name}")
         return self.report
 
     def _check_host(self, host: Host) -> None:
@@ -331,6 +353,7 @@ class Runner:
             self.on_event(run.host.name, f"[{name}] running")
             if run.transcript is not None:
                 run.transcript.note(f"step: {name}")
+            run.step_name = step.name
             result = await step.action.run(run, args)
             step_record.status = "changed" if result.changed else "ok"
             step_record.message, step_record.data = result.message, result.data

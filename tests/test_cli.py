@@ -27,7 +27,7 @@ def test_default_inventory_runs_the_shipped_playbook_against_lab_appliances(tmp_
                  "-o", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "finesse-a : ok" in result.stdout and "finesse-b : ok" in result.stdout
-    (run_dir,) = (tmp_path / "out").iterdir()
+    (run_dir,) = [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
     report = json.loads((run_dir / "report.json").read_text())
     for host in ("finesse-a", "finesse-b"):
         manifest = json.loads((run_dir / host / "manifest.json").read_text())

@@ -71,7 +71,7 @@ def test_ctrl_c_stops_cleanly_and_still_writes_the_report(tmp_path: Path) -> Non
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, seen + out + err
-    (run_dir,) = (tmp_path / "out").iterdir()
+    (run_dir,) = [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
     report = json.loads((run_dir / "report.json").read_text())
     assert report["interrupted"] is True
     assert report["hosts"]["fast"]["status"] == "ok"

@@ -7,18 +7,23 @@ the appliance announced (`Number of files affected`, `Total size in Bytes`).
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.logsets import LOG_SETS
 from ops.parsers.activelog import FILES_RE, parse_announcement, parse_file_list, transfer_completed
 from ops.parsers.errors import failure_reason
 from ops.session.channel import Answer
 from ops.session.errors import SessionError
+from ops.state import StepState, normalise
 
 RELTIME_UNITS = ("minutes", "hours", "days", "weeks", "months")
 ABSTIME_RE = re.compile(r"^\d{1,2}:\d{2}:\d{1,2}/\d{1,2}/\d{2}$")
@@ -61,10 +66,30 @@ def _abstime(value: Any) -> datetime:
 
 
 class Abstime(Args):
-    """A window in the appliance's local time: `{from: "2026-11-24 08:00", to: "2026-11-24 12:00"}`."""
+    """A window: `{from: "2026-11-24 08:00", to: "2026-11-24 12:00"}`, in the appliance's local time,
+    or in `timezone` (the admin's, an IANA name), converted to the host's `timezone`."""
 
     start: datetime = Field(alias="from")
     end: datetime = Field(alias="to")
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone(value)
+        return value
+
+    def in_zone(self, appliance_zone: str | None) -> Abstime:
+        """The same window in the appliance's local time."""
+        if self.timezone is None:
+            return self
+        source, target = zone(self.timezone), zone(appliance_zone or "UTC")
+
+        def convert(moment: datetime) -> datetime:
+            return moment.replace(tzinfo=source).astimezone(target).replace(tzinfo=None)
+
+        return self.model_copy(update={"start": convert(self.start), "end": convert(self.end), "timezone": None})
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -82,7 +107,8 @@ class Abstime(Args):
 
 
 class ActivelogArgs(Args):
-    path: str
+    path: str | None = None
+    log_set: str | None = Field(None, alias="set", description="a named log set instead of a path")
     recurs: bool = False
     compress: bool = False
     reltime: Reltime | None = None
@@ -91,10 +117,21 @@ class ActivelogArgs(Args):
     directory: str = "/"
     timeout: float | None = Field(None, gt=0, description="seconds the appliance may stay silent (default: --timeout)")
     verify: bool = True
+    since: Literal["last"] | None = Field(None, description="only what changed since the last successful pull")
+    overlap_minutes: int = Field(10, ge=0, le=1440)
+
+    @field_validator("log_set")
+    @classmethod
+    def _known_set(cls, value: str | None) -> str | None:
+        if value is not None and value not in LOG_SETS:
+            raise ValueError(f"unknown log set {value!r}; known: {', '.join(LOG_SETS)}")
+        return value
 
     @field_validator("path")
     @classmethod
-    def _path(cls, value: str) -> str:
+    def _path(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         if not value or any(c.isspace() for c in value):
             raise ValueError("path is a non-empty activelog file-spec without spaces, e.g. desktop/logs/*")
         if value.startswith("/") or ".." in PurePosixPath(value).parts:
@@ -118,10 +155,27 @@ class ActivelogArgs(Args):
     def _one_window(self) -> ActivelogArgs:
         if self.reltime is not None and self.abstime is not None:
             raise ValueError("give reltime or abstime, not both")
+        if (self.path is None) == (self.log_set is None):
+            raise ValueError("give path or set (a named log set), not both or neither")
         return self
+
+    def specs(self) -> list[ActivelogArgs]:
+        """One request per file-spec: the path, or each path of the log set."""
+        if self.log_set is None:
+            return [self]
+        return [self.model_copy(update={"path": path, "recurs": recurs or self.recurs, "log_set": None})
+                for path, recurs in LOG_SETS[self.log_set].paths]
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from None
 
 
 def build_command(args: ActivelogArgs) -> str:
+    assert args.path is not None, "log sets are expanded into paths first"
     parts = ["file get activelog", args.path]
     if args.recurs:
         parts.append("recurs")
@@ -141,10 +195,57 @@ class ActivelogAction(Action):
     Args = ActivelogArgs
 
     def commands(self, args: ActivelogArgs) -> list[str]:
-        return [build_command(args) + "   (answers: y, receiver address/port/user/password, directory "
-                + args.directory + ")"]
+        note = "   (answers: y, receiver address/port/user/password, directory " + args.directory + ")"
+        if args.since:
+            note += "; since: last replaces the window with the time since the last successful pull"
+        return [build_command(spec) + note for spec in args.specs()]
 
     async def run(self, ctx: HostContext, args: ActivelogArgs) -> StepResult:
+        started = time.time()
+        previous = ctx.pull_state().get(ctx.host.name, ctx.step_name) if args.since else None
+        if previous is not None:
+            minutes = math.ceil(max(0.0, started - previous.started) / 60) + args.overlap_minutes
+            args = args.model_copy(update={"reltime": Reltime(minutes=max(1, minutes)), "abstime": None})
+        elif args.abstime is not None:
+            args = args.model_copy(update={"abstime": args.abstime.in_zone(ctx.host.timezone)})
+        results = [await self._pull(ctx, spec) for spec in args.specs()]
+        data: dict[str, Any] = {key: sum(r.data.get(key, 0) for r in results)
+                                for key in ("announced_files", "announced_bytes", "files_received", "bytes_received")}
+        data["commands"] = [r.data["command"] for r in results]
+        data["command"] = data["commands"][0]
+        files = [f for r in results for f in r.files]
+        if args.since:
+            files, unchanged = self._drop_unchanged(ctx, files, previous)
+            data["files_unchanged"] = unchanged
+            data["window"] = "all" if previous is None and args.reltime is None and args.abstime is None else (
+                f"{args.reltime.cli()}" if args.reltime else (args.abstime.cli() if args.abstime else ""))
+            ctx.pull_state().record(ctx.host.name, ctx.step_name, started,
+                                    {normalise(f["path"]): f["sha256"] for f in files})
+        data["files"] = files
+        data["compressed"] = args.compress
+        message = (f"{len(files)} files, {sum(f['size'] for f in files)} bytes"
+                   + (f" ({data['files_unchanged']} already held)" if data.get("files_unchanged") else ""))
+        if data["announced_files"] == 0:
+            message = "no files matched"
+        return StepResult(ok=True, changed=bool(files), files=files, message=message, data=data)
+
+    @staticmethod
+    def _drop_unchanged(ctx: HostContext, files: list[dict[str, Any]],
+                        previous: StepState | None) -> tuple[list[dict[str, Any]], int]:
+        """Files identical (same path below activelog, same sha256) to ones a previous pull holds."""
+        if previous is None:
+            return files, 0
+        receiver, _account = ctx.receiver()
+        kept = []
+        for entry in files:
+            if previous.files.get(normalise(entry["path"])) == entry["sha256"]:
+                receiver.discard(ctx.host.name, entry["path"])
+            else:
+                kept.append(entry)
+        return kept, len(files) - len(kept)
+
+    async def _pull(self, ctx: HostContext, args: ActivelogArgs) -> StepResult:
+        """One `file get activelog` for one file-spec, verified against what the appliance announced."""
         channel = await ctx.channel()
         receiver, account = ctx.receiver()
         before = {e.path for e in receiver.manifest(ctx.host.name)}
@@ -197,6 +298,7 @@ class ActivelogAction(Action):
         ... detail`: the spec, sub-directories when `recurs`, the time window and `match`.
         """
         channel = await ctx.channel()
+        assert args.path is not None
         pattern = re.compile(args.match) if args.match else None
         window = _window(args)
         got = [e.path for e in received]

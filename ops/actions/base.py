@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ops.rest.http import RestClient
     from ops.secrets import Secret
     from ops.session.channel import VOSChannel
+    from ops.state import PullState
 
 
 class Args(BaseModel):
@@ -58,6 +59,12 @@ class HostContext(ABC):
     def rest(self, api: str = "finesse") -> RestClient:
         """The host's REST client for `api` ("finesse" or "gws"), opened on first use."""
         raise NotImplementedError("this context has no REST side")
+
+    step_name: str = ""
+
+    def pull_state(self) -> PullState:
+        """The playbook's incremental-pull state (`activelog: {since: last}`)."""
+        raise NotImplementedError("this context keeps no pull state")
 
     def secret(self, reference: str) -> Secret:
         """A secret reference from a step's arguments, resolved relative to the inventory."""

@@ -1,0 +1,102 @@
+"""What unattended runs remember between runs: incremental-pull state and the run lock.
+
+Both live beside the collected data, in `<output>/.state/<playbook-key>.{json,lock}`, keyed by the
+playbook's absolute path, so two playbooks never share them and a copied output directory keeps
+its history.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ops.report import write_atomic
+
+STATE_DIR = ".state"
+
+
+def playbook_key(playbook: Path) -> str:
+    resolved = str(Path(playbook).resolve())
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(playbook).stem)[:40]
+    return f"{stem}-{hashlib.sha256(resolved.encode()).hexdigest()[:10]}"
+
+
+def normalise(path: str) -> str:
+    """A received file's path below activelog, whatever layout the appliance chose above it."""
+    marker = "/activelog/"
+    text = "/" + path.lstrip("/")
+    return text.rsplit(marker, 1)[1] if marker in text else path.lstrip("/")
+
+
+@dataclass
+class StepState:
+    """The last successful pull of one step on one host."""
+
+    started: float
+    files: dict[str, str] = field(default_factory=dict)  # path below activelog -> sha256
+
+
+class PullState:
+    """Incremental-pull state of one playbook, written atomically after each successful pull."""
+
+    def __init__(self, output: Path, playbook: Path) -> None:
+        self.path = output / STATE_DIR / f"{playbook_key(playbook)}.json"
+        self._data: dict[str, dict[str, Any]] = {}
+        try:
+            loaded = json.loads(self.path.read_text())
+            if isinstance(loaded, dict) and isinstance(loaded.get("hosts"), dict):
+                self._data = loaded["hosts"]
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read pull state {self.path}: {exc}") from None
+
+    def get(self, host: str, step: str) -> StepState | None:
+        entry = self._data.get(host, {}).get(step)
+        if not isinstance(entry, dict) or not isinstance(entry.get("started"), (int, float)):
+            return None
+        return StepState(float(entry["started"]), dict(entry.get("files", {})))
+
+    def record(self, host: str, step: str, started: float, files: dict[str, str]) -> None:
+        previous = self.get(host, step)
+        merged = {**(previous.files if previous else {}), **files}
+        self._data.setdefault(host, {})[step] = {"started": started, "files": merged}
+        write_atomic(self.path, json.dumps({"version": 1, "hosts": self._data}, indent=1) + "\n")
+
+
+class RunLocked(Exception):
+    """Another run of the same playbook holds the lock."""
+
+
+class RunLock:
+    """An exclusive, non-blocking lock per playbook; released when the process ends, however it ends."""
+
+    def __init__(self, output: Path, playbook: Path) -> None:
+        self.path = output / STATE_DIR / f"{playbook_key(playbook)}.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode(errors="replace").strip()
+            os.close(fd)
+            raise RunLocked(f"another run of this playbook is in progress ({holder or 'pid unknown'}; "
+                            f"lock {self.path})") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

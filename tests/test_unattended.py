@@ -1,0 +1,147 @@
+"""Unattended runs: incremental pulls, the run lock, retention, log sets, time zones."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from ops.actions.activelog import Abstime, ActivelogArgs
+from ops.cli import main
+from ops.inventory import load_inventory
+from ops.lab.logtree import generate_tree
+from ops.lab.server import LabAppliance, LabConfig
+from ops.playbook import load_playbook
+from ops.report import RunReport
+from ops.runner import RunOptions, run_playbook
+from ops.state import PullState, RunLock, RunLocked
+from tests.helpers import LAB_PASSWORD, run, write_inventory
+
+
+def _tree(tmp_path: Path) -> Path:
+    root = tmp_path / "lab" / "activelog"
+    generate_tree(root, now=time.time(), seed=3)
+    return root
+
+
+def _book(tmp_path: Path, activelog: str, extra: str = "") -> Path:
+    path = tmp_path / "nightly.yaml"
+    path.write_text(f"name: nightly\nhosts: finesse\n{extra}steps:\n  - name: pull\n    activelog: {activelog}\n")
+    return path
+
+
+async def _pull(tmp_path: Path, lab: LabAppliance, book: Path) -> RunReport:
+    inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", {"node1": lab}))
+    return await run_playbook(load_playbook(book, inventory), inventory, RunOptions(output=tmp_path / "out"))
+
+
+def _new_log(lab: LabAppliance, name: str) -> None:
+    path = lab.log_root / "desktop/logs/webservices" / name
+    path.write_text("2026-11-25 10:00:00,000 INFO new activity\n" * 50)
+
+
+def test_second_pull_brings_only_the_new_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    book = _book(tmp_path, "{path: 'desktop/logs/*', recurs: true, reltime: {days: 2}, since: last}")
+
+    async def go() -> tuple[RunReport, RunReport, RunReport]:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD, log_root=_tree(tmp_path))) as lab:
+            first = await _pull(tmp_path, lab, book)
+            _new_log(lab, "Desktop-webservices.new-1.log")
+            _new_log(lab, "Desktop-webservices.new-2.log")
+            second = await _pull(tmp_path, lab, book)
+            third = await _pull(tmp_path, lab, book)
+            return first, second, third
+
+    first, second, third = run(go())
+    assert first.hosts["node1"].status == "ok" and len(first.hosts["node1"].steps[0].data["files"]) > 5
+    step = second.hosts["node1"].steps[0]
+    names = sorted(Path(f["path"]).name for f in step.data["files"])
+    assert names == ["Desktop-webservices.new-1.log", "Desktop-webservices.new-2.log"]
+    assert step.data["window"].startswith("reltime minutes ")
+    # Only the new files are kept on disk; the overlap's copies were dropped by sha256.
+    files_dir = tmp_path / "out" / second.run_id / "node1" / "files"
+    assert sorted(p.name for p in files_dir.rglob("*") if p.is_file()) == names
+    assert [e["path"] for e in second.hosts["node1"].files] == [f["path"] for f in step.data["files"]]
+    assert third.hosts["node1"].steps[0].data["files"] == []
+
+
+def test_failed_pull_does_not_advance_the_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    book = _book(tmp_path, "{path: 'desktop/logs/*', recurs: true, reltime: {days: 2}, since: last}")
+    root = _tree(tmp_path)
+
+    async def go(faults: tuple[str, ...]) -> RunReport:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD, log_root=root, faults=faults)) as lab:
+            return await _pull(tmp_path, lab, book)
+
+    failed = run(go(("short_transfer",)))
+    assert failed.hosts["node1"].status == "failed"
+    assert PullState(tmp_path / "out", book).get("node1", "pull") is None
+    again = run(go(()))
+    data = again.hosts["node1"].steps[0].data
+    assert data["window"] == "reltime days 2" and data["files_received"] > 5
+
+
+def test_overlapping_runs_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    book = _book(tmp_path, "{path: 'desktop/logs/*'}")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("groups: {finesse: {hosts: [n]}}\nhosts: {n: {lab: true}}\n")
+    lock = RunLock(tmp_path / "out", book)
+    lock.acquire()
+    try:
+        assert main(["run", str(book), "-i", str(inventory), "-o", str(tmp_path / "out")]) == 75
+        assert "another run of this playbook is in progress" in capsys.readouterr().err
+        with pytest.raises(RunLocked):
+            RunLock(tmp_path / "out", book).acquire()
+    finally:
+        lock.release()
+    assert main(["run", str(book), "-i", str(inventory), "-o", str(tmp_path / "out"), "-q"]) == 0
+
+
+def test_retention_keeps_exactly_n_runs_after_success(tmp_path: Path) -> None:
+    book = _book(tmp_path, "{set: finesse-openfire}", extra="keep: {runs: 2}\n")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("groups: {finesse: {hosts: [n]}}\nhosts: {n: {lab: true}}\n")
+    seen = []
+    for _ in range(3):
+        assert main(["run", str(book), "-i", str(inventory), "-o", str(tmp_path / "out"), "-q"]) == 0
+        seen.append(sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")))
+        time.sleep(0.01)
+    assert [len(s) for s in seen] == [1, 2, 2]
+    assert seen[0][0] not in seen[2]  # the oldest went first
+
+
+def test_log_set_pulls_its_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    book = _book(tmp_path, "{set: finesse-openfire}")
+
+    async def go() -> tuple[RunReport, list[str]]:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD)) as lab:
+            want = [f.relpath for f in lab.select("desktop/logs/openfire/*")]
+            return await _pull(tmp_path, lab, book), want
+
+    report, want = run(go())
+    got = sorted(f["path"] for f in report.hosts["node1"].steps[0].data["files"])
+    assert got == sorted(want) and got
+
+
+def test_abstime_in_the_admins_zone_is_converted_to_the_appliances() -> None:
+    window = Abstime.model_validate({"from": "2026-11-24 08:00", "to": "2026-11-24 12:00",
+                                     "timezone": "Europe/Berlin"})
+    local = window.in_zone("America/New_York")
+    assert (local.start, local.end) == (datetime(2026, 11, 24, 2, 0), datetime(2026, 11, 24, 6, 0))
+    assert local.cli() == "abstime 02:00:11/24/26 06:00:11/24/26"
+    with pytest.raises(ValueError, match="unknown time zone"):
+        Abstime.model_validate({"from": "2026-11-24 08:00", "to": "2026-11-24 12:00", "timezone": "Mars/Olympus"})
+
+
+def test_path_or_set_not_both() -> None:
+    with pytest.raises(ValueError, match="path or set"):
+        ActivelogArgs.model_validate({"path": "x/*", "set": "platform"})
+    with pytest.raises(ValueError, match="unknown log set"):
+        ActivelogArgs.model_validate({"set": "everything"})
