@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-f", "--forks", type=_positive, default=20, help="hosts run at once (default 20)")
     run.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a silent appliance")
     run.add_argument("--no-progress", action="store_true", help="plain lines instead of the live table")
+    run.add_argument("--resume", metavar="RUN_ID", help="run again into that run directory, fetching only the "
+                     "files it lacks or holds damaged (checked by size and sha256)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only failures (on stderr); for cron")
 
     validate = sub.add_parser("validate", help="check a playbook (and inventory) without touching any host")
@@ -123,12 +125,13 @@ def _run(args: argparse.Namespace) -> int:
         LiveProgress([h.name for h in playbook.targets]) if live
         else PlainProgress(verbose=bool(args.verbose or args.check), quiet=args.quiet))
     options = RunOptions(output=args.output, forks=args.forks, check=args.check, verbose=args.verbose,
-                         command_timeout=args.timeout)
+                         command_timeout=args.timeout, run_id=args.resume, resume=bool(args.resume))
     runner = Runner(playbook, inventory, options, on_event=progress.event)
     runner.on_ready = progress.start
     if not args.quiet:
         print(f"PLAY [{playbook.name}] on {len(playbook.targets)} host(s)", flush=True)
     interrupted = False
+    from ops.runner import ResumeError
     from ops.state import RunLocked
 
     try:
@@ -139,6 +142,10 @@ def _run(args: argparse.Namespace) -> int:
         progress.stop()
         _err(f"refused: {exc}")
         return EXIT_LOCKED
+    except ResumeError as exc:
+        progress.stop()
+        _err(str(exc))
+        return EXIT_BAD_INPUT
     finally:
         progress.stop()
     report = runner.report

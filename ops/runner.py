@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import secrets as _stdlib_secrets
 import time
 from collections.abc import Callable
@@ -22,14 +24,15 @@ from pydantic import ValidationError
 from ops.actions.base import HostContext, StepFailed
 from ops.inventory import Host, Inventory
 from ops.playbook import Playbook, Step, static_context
-from ops.report import HostRecord, RunReport, StepRecord, write_report
+from ops.receiver import ManifestEntry
+from ops.report import HostRecord, RunReport, StepRecord, write_atomic, write_report
 from ops.retention import prune
 from ops.secrets import Secret, SecretError, mask
 from ops.session.channel import VOSChannel
 from ops.session.errors import CommandFailed, SessionError
 from ops.session.transcript import Transcript
 from ops.session.transport import HostKeyPolicy, Target, connect, open_shell
-from ops.state import PullState, RunLock
+from ops.state import PullState, RunLock, normalise
 from ops.templating import TemplateError, evaluate, render
 
 if TYPE_CHECKING:
@@ -52,7 +55,25 @@ class RunOptions:
     command_timeout: float = 60.0
     retry_backoff: float = 1.0
     login_timeout: float | None = None  # banner to first prompt; default: command_timeout
+    resume: bool = False  # run into the existing run directory `run_id`, fetching only what it lacks
     prompt: Callable[[str], str] | None = None
+
+
+class ResumeError(Exception):
+    """`--resume` names a run directory that does not exist or is not a run."""
+
+
+def _whole(path: Path, entry: ManifestEntry) -> bool:
+    try:
+        if path.stat().st_size != entry.size:
+            return False
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return False
+    return digest.hexdigest() == entry.sha256
 
 
 def new_run_id() -> str:
@@ -77,6 +98,32 @@ class HostRun(HostContext):
         self._account: Account | None = None
         self.target: Target | None = None
         self._rest: dict[str, RestClient] = {}
+        self.resuming = runner.options.resume
+        self._held: dict[str, ManifestEntry] = {}
+
+    def held(self) -> dict[str, tuple[int, str]]:
+        return {normalise(e.path): (e.size, e.sha256) for e in self._held.values()}
+
+    async def load_held(self) -> list[str]:
+        """Resume: keep the files of the earlier run that are still whole; remove the others."""
+        manifest = self.host_dir / "manifest.json"
+        try:
+            entries = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            return []
+        damaged = []
+        for item in entries if isinstance(entries, list) else []:
+            try:
+                entry = ManifestEntry(str(item["path"]), int(item["size"]), str(item["sha256"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+            path = self.host_dir / "files" / entry.path
+            if await asyncio.to_thread(_whole, path, entry):
+                self._held[entry.path] = entry
+            else:
+                damaged.append(entry.path)
+                path.unlink(missing_ok=True)
+        return damaged
 
     async def channel(self) -> VOSChannel:
         if self._channel is not None:
@@ -202,7 +249,9 @@ class Runner:
             lock.release()
 
     async def _run_locked(self, hosts: list[Host], started: float) -> RunReport:
-        self.run_dir.mkdir(parents=True, exist_ok=False)
+        if self.options.resume and not (self.run_dir / "report.json").is_file():
+            raise ResumeError(f"cannot resume {self.run_id}: {self.run_dir} holds no report.json")
+        self.run_dir.mkdir(parents=True, exist_ok=self.options.resume)
         # Ask for every `prompt` password up front, one host after another, before any host starts.
         secret_errors: dict[str, str] = {}
         for host in hosts:
@@ -306,6 +355,10 @@ class Runner:
         record.started = _now()
         started = time.monotonic()
         run = HostRun(self, host)
+        if run.resuming:
+            damaged = await run.load_held()
+            if damaged:
+                self.on_event(host.name, f"resume: {len(damaged)} damaged file(s) will be fetched again")
         context = static_context(self.playbook, host, self.run_id)
         self.on_event(host.name, "started")
         try:
@@ -324,12 +377,14 @@ class Runner:
             raise
         finally:
             await asyncio.shield(run.close())
-            if self._receiver is not None and run._account is not None:
-                manifest = run.host_dir / "manifest.json"
-                self._receiver.write_manifest(host.name, manifest)
-                record.manifest = str(manifest.relative_to(self.run_dir))
+            if self._receiver is not None and (run._account is not None or run._held):
+                entries = dict(run._held)
+                entries.update({e.path: e for e in self._receiver.manifest(host.name)})
                 record.files = [{"path": e.path, "size": e.size, "sha256": e.sha256}
-                                for e in self._receiver.manifest(host.name)]
+                                for e in sorted(entries.values(), key=lambda e: e.path)]
+                manifest = run.host_dir / "manifest.json"
+                write_atomic(manifest, json.dumps(record.files, indent=2) + "\n")
+                record.manifest = str(manifest.relative_to(self.run_dir))
             if run.transcript is not None:
                 record.transcript = str((run.host_dir / "transcript.log").relative_to(self.run_dir))
             record.duration_s = round(time.monotonic() - started, 3)

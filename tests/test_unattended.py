@@ -145,3 +145,45 @@ def test_path_or_set_not_both() -> None:
         ActivelogArgs.model_validate({"path": "x/*", "set": "platform"})
     with pytest.raises(ValueError, match="unknown log set"):
         ActivelogArgs.model_validate({"set": "everything"})
+
+
+def test_resume_fetches_only_what_is_missing_or_damaged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    book = _book(tmp_path, "{path: 'desktop/logs/*', recurs: true, reltime: {days: 2}}")
+    root = _tree(tmp_path)
+
+    async def go(faults: tuple[str, ...], resume: str | None = None) -> RunReport:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD, log_root=root, faults=faults)) as lab:
+            inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", {"node1": lab}))
+            options = RunOptions(output=tmp_path / "out", run_id=resume, resume=resume is not None)
+            report = await run_playbook(load_playbook(book, inventory), inventory, options)
+            report_commands = list(lab.commands)
+            report.hosts["node1"].steps[0].data["lab_commands"] = report_commands
+            return report
+
+    first = run(go(("short_transfer",)))
+    assert first.hosts["node1"].status == "failed"
+    missing = first.hosts["node1"].steps[0].data["missing"]
+    files_dir = tmp_path / "out" / first.run_id / "node1" / "files"
+    held = sorted(p.relative_to(files_dir).as_posix() for p in files_dir.rglob("*") if p.is_file())
+    damaged = held[0]
+    (files_dir / damaged).write_bytes(b"corrupted on disk")
+    second = run(go((), resume=first.run_id))
+    record = second.hosts["node1"]
+    assert record.status == "ok", record.error
+    gets = [c for c in record.steps[0].data["lab_commands"] if c.startswith("file get")]
+    assert sorted(c.split()[3] for c in gets) == sorted(missing + [damaged])
+    want = {f.relpath: (root / f.relpath).read_bytes()
+            for f in LabAppliance(LabConfig(log_root=root)).select("desktop/logs/*", recurs=True,
+                                                                    reltime=("days", 2))}
+    on_disk = {p.relative_to(files_dir).as_posix(): p.read_bytes() for p in files_dir.rglob("*") if p.is_file()}
+    assert on_disk == want
+    assert sorted(f["path"] for f in record.files) == sorted(want)
+
+
+def test_resume_of_an_unknown_run_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    book = _book(tmp_path, "{path: 'desktop/logs/*'}")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("groups: {finesse: {hosts: [n]}}\nhosts: {n: {lab: true}}\n")
+    assert main(["run", str(book), "-i", str(inventory), "-o", str(tmp_path / "out"), "--resume", "nope"]) == 2
+    assert "cannot resume nope" in capsys.readouterr().err

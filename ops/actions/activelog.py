@@ -208,7 +208,10 @@ class ActivelogAction(Action):
             args = args.model_copy(update={"reltime": Reltime(minutes=max(1, minutes)), "abstime": None})
         elif args.abstime is not None:
             args = args.model_copy(update={"abstime": args.abstime.in_zone(ctx.host.timezone)})
-        results = [await self._pull(ctx, spec) for spec in args.specs()]
+        if ctx.resuming:
+            results = await self._resume(ctx, args)
+        else:
+            results = [await self._pull(ctx, spec) for spec in args.specs()]
         data: dict[str, Any] = {key: sum(r.data.get(key, 0) for r in results)
                                 for key in ("announced_files", "announced_bytes", "files_received", "bytes_received")}
         data["commands"] = [r.data["command"] for r in results]
@@ -292,20 +295,25 @@ class ActivelogAction(Action):
                           message=f"{len(received)} files, {got_bytes} bytes", data=data)
 
     async def _missing(self, ctx: HostContext, args: ActivelogArgs, received: list[Any]) -> list[str]:
-        """Files the appliance lists for the request that did not arrive whole (best effort).
+        """Files the appliance lists for the request that did not arrive whole (best effort)."""
+        got = [e.path for e in received]
+        return sorted(c for c, _size in await self._listing(ctx, args)
+                      if not any(g == c or g.endswith("/" + c) for g in got))
 
-        VOS cannot name what `file get` sent, so the request is replayed over `file list activelog
-        ... detail`: the spec, sub-directories when `recurs`, the time window and `match`.
+    async def _listing(self, ctx: HostContext, args: ActivelogArgs) -> list[tuple[str, int]]:
+        """(path below activelog, size) of each file the request covers, as far as the appliance says.
+
+        VOS cannot name what `file get` will send, so the request is replayed over `file list
+        activelog ... detail`: the spec, sub-directories when `recurs`, the time window and `match`.
         """
         channel = await ctx.channel()
         assert args.path is not None
         pattern = re.compile(args.match) if args.match else None
         window = _window(args)
-        got = [e.path for e in received]
         spec = PurePosixPath(args.path)
         base = spec.parent if any(c in spec.name for c in "*?[") else spec
         pending: list[tuple[str, PurePosixPath]] = [(args.path, base)]
-        candidates: list[str] = []
+        candidates: list[tuple[str, int]] = []
         listed = 0
         while pending and listed < 200:
             query, directory = pending.pop(0)
@@ -324,8 +332,24 @@ class ActivelogAction(Action):
                     continue
                 if window is not None and entry.modified is not None and not window[0] <= entry.modified <= window[1]:
                     continue
-                candidates.append(str(path))
-        return sorted(c for c in candidates if not any(g == c or g.endswith("/" + c) for g in got))
+                candidates.append((str(path), entry.size or 0))
+        return candidates
+
+    async def _resume(self, ctx: HostContext, args: ActivelogArgs) -> list[StepResult]:
+        """Fetch, one `file get` each, the covered files the run directory does not hold whole."""
+        held = ctx.held()
+        results = []
+        for spec in args.specs():
+            listing = await self._listing(ctx, spec)
+            todo = [path for path, size in listing if path not in held or held[path][0] != size]
+            for path in todo:
+                one = spec.model_copy(update={"path": path, "recurs": False, "reltime": None, "abstime": None,
+                                              "match": None, "compress": False})
+                results.append(await self._pull(ctx, one))
+            if not todo:
+                results.append(StepResult(ok=True, message="nothing missing", data={
+                    "command": f"(resume: all {len(listing)} files of {spec.path} already held)"}))
+        return results
 
 
 def _window(args: ActivelogArgs) -> tuple[datetime, datetime] | None:

@@ -61,6 +61,11 @@ class HostContext(ABC):
         raise NotImplementedError("this context has no REST side")
 
     step_name: str = ""
+    resuming: bool = False
+
+    def held(self) -> dict[str, tuple[int, str]]:
+        """Files this host's run directory already holds whole: path below activelog -> (size, sha256)."""
+        return {}
 
     def pull_state(self) -> PullState:
         """The playbook's incremental-pull state (`activelog: {since: last}`)."""
