@@ -51,6 +51,7 @@ class LabOptions(_Strict):
     transfer_delay: float = Field(0.0, ge=0)
     version: str | None = None
     faults: list[str] = Field(default_factory=list)
+    clock_skew: float = 0.0
     # The admin CLI's operations (show network status, services, webproxy, UI password reset).
     desktop_clients: int = Field(12, ge=0, le=5000)
     xmpp_clients: int = Field(12, ge=0, le=5000)

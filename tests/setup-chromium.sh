@@ -1,12 +1,19 @@
 #!/bin/sh
-# Installs Debian's headless-capable Chromium for tests/test_report_html.py, which renders the
-# HTML report with it (the tests skip, saying so, when /usr/bin/chromium is missing).
-# Run as root, e.g. from CI before the test suite: sh tests/setup-chromium.sh
-set -eu
+# Installs Debian's Chromium for tests/test_report_html.py, which renders the HTML report with it
+# headless. Called by the README's test command (and so by .ci/run) before the suite. Without root
+# or without the Debian mirror it says so and carries on: the browser tests then skip, naming why.
+set -u
 if [ -x /usr/bin/chromium ]; then
     exit 0
 fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup-chromium: not root or no apt-get; the HTML rendering tests will skip" >&2
+    exit 0
+fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update
-apt-get install -y chromium
-/usr/bin/chromium --version
+if apt-get update -qq && apt-get install -y -qq chromium >/dev/null; then
+    /usr/bin/chromium --version
+else
+    echo "setup-chromium: apt-get could not install chromium; the HTML rendering tests will skip" >&2
+fi
+exit 0

@@ -60,6 +60,7 @@ FAULTS = {
     "short_transfer": "missing: ",
     "command_fails": "unable to gather files",
     "host_key_changed": "HOST KEY CHANGED",
+    "clock_skew": "clock is +10",
 }
 
 

@@ -29,3 +29,15 @@ def test_service_list_with_not_activated_note() -> None:
     status = find(services, "cisco finesse tomcat")
     assert status is not None and status.state == "STARTED"
     assert find(services, "No Such Service") is None
+
+
+def test_ntp_status_current_time_is_read() -> None:
+    from datetime import UTC, datetime
+
+    from ops.parsers.ntp import appliance_time
+
+    text = ("synchronised to NTP server (10.1.1.1) at stratum 2\n   time correct to within 22 ms\n\n"
+            "Current time in UTC is : Mon Mar 11 14:40:19 UTC 2019\n"
+            "Current time in America/New_York is : Mon Mar 11 10:40:19 EDT 2019\n")
+    assert appliance_time(text) == datetime(2019, 3, 11, 14, 40, 19, tzinfo=UTC)
+    assert appliance_time("Executed command unsuccessfully") is None

@@ -21,6 +21,7 @@ from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
 from ops.logsets import LOG_SETS
 from ops.parsers.activelog import FILES_RE, parse_announcement, parse_file_list, transfer_completed
 from ops.parsers.errors import failure_reason
+from ops.parsers.ntp import appliance_time
 from ops.session.channel import Answer
 from ops.session.errors import SessionError
 from ops.state import StepState, normalise
@@ -119,6 +120,8 @@ class ActivelogArgs(Args):
     verify: bool = True
     since: Literal["last"] | None = Field(None, description="only what changed since the last successful pull")
     overlap_minutes: int = Field(10, ge=0, le=1440)
+    max_clock_skew: float | None = Field(300.0, gt=0, description="seconds the appliance's clock may be off "
+                                         "ours before a time-window pull is refused; null: do not check")
 
     @field_validator("log_set")
     @classmethod
@@ -208,6 +211,7 @@ class ActivelogAction(Action):
             args = args.model_copy(update={"reltime": Reltime(minutes=max(1, minutes)), "abstime": None})
         elif args.abstime is not None:
             args = args.model_copy(update={"abstime": args.abstime.in_zone(ctx.host.timezone)})
+        skew = await self._clock_skew(ctx, args)
         if ctx.resuming:
             results = await self._resume(ctx, args)
         else:
@@ -215,6 +219,7 @@ class ActivelogAction(Action):
         data: dict[str, Any] = {key: sum(r.data.get(key, 0) for r in results)
                                 for key in ("announced_files", "announced_bytes", "files_received", "bytes_received")}
         data["commands"] = [r.data["command"] for r in results]
+        data["clock_skew_s"] = skew
         data["command"] = data["commands"][0]
         files = [f for r in results for f in r.files]
         if args.since:
@@ -231,6 +236,26 @@ class ActivelogAction(Action):
         if data["announced_files"] == 0:
             message = "no files matched"
         return StepResult(ok=True, changed=bool(files), files=files, message=message, data=data)
+
+    @staticmethod
+    async def _clock_skew(ctx: HostContext, args: ActivelogArgs) -> float | None:
+        """Seconds the appliance's clock is ahead of ours, checked before windows that depend on it."""
+        if args.max_clock_skew is None or (args.reltime is None and args.abstime is None and not args.since):
+            return None
+        channel = await ctx.channel()
+        before = time.time()
+        text = await channel.send("utils ntp status", check=False, timeout=args.timeout)
+        theirs = appliance_time(text)
+        if theirs is None:
+            return None
+        skew = theirs.timestamp() - (before + time.time()) / 2
+        if abs(skew) > args.max_clock_skew:
+            raise StepFailed(
+                f"{ctx.host.name}: the appliance's clock is {skew:+.0f} s off this machine's (more than "
+                f"max_clock_skew {args.max_clock_skew:g} s), so a time window would select the wrong files; "
+                "fix NTP on the appliance (utils ntp status) or raise max_clock_skew",
+                {"clock_skew_s": round(skew, 1)})
+        return round(skew, 1)
 
     @staticmethod
     def _drop_unchanged(ctx: HostContext, files: list[dict[str, Any]],

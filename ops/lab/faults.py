@@ -17,6 +17,7 @@ FAULTS: dict[str, str] = {
     "short_transfer": "the push skips the last file but still says 'Transfer completed.'",
     "command_fails": "file get activelog ends with 'Executed command unsuccessfully'",
     "host_key_changed": "the SSH server presents another host key than the one it announced",
+    "clock_skew": "the appliance's clock runs three hours ahead (`utils ntp status` shows it unsynchronised)",
 }
 
 

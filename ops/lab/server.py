@@ -69,6 +69,7 @@ class LabConfig:
     version: str = "12.6.1.10000-5"
     transfer_delay: float = 0.0
     faults: tuple[str, ...] = ()  # see ops.lab.faults.FAULTS
+    clock_skew: float = 0.0  # seconds the appliance's clock is ahead (negative: behind)
     # The Finesse admin UI account (ops.lab.accounts.AdminUIAccount).
     ui_username: str = "admin"
     ui_password: str = "Finesse-UI-pw1"
@@ -178,8 +179,10 @@ class LabAppliance:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Create the log tree if needed and listen for SSH on host:port (0 = any free port)."""
+        if "clock_skew" in self.config.faults and not self.config.clock_skew:
+            self.config.clock_skew = 3 * 3600.0
         if self.config.now is None:
-            self.now = time.time()
+            self.now = time.time() + self.config.clock_skew
         if self._log_root is None:
             self._temp_root = Path(tempfile.mkdtemp(prefix="ops-lab-"))
             self._log_root = self._temp_root / "activelog"
