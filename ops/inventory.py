@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ops.secrets import REFERENCE_FORMS, Secret, SecretError, is_reference, resolve
+from ops.secrets import REFERENCE_FORMS, Secret, SecretError, reference_only, resolve
 from ops.session.transport import ACCEPT_NEW, STRICT, HostKeyPolicy
 from ops.yamlsource import Document, InputError, Problem, load, validate
 
@@ -102,9 +102,7 @@ class RestFields(_Strict):
     @field_validator("password", "gws_password")
     @classmethod
     def _reference_only(cls, value: str | None) -> str | None:
-        if value is not None and not is_reference(value):
-            raise ValueError(f"passwords are never written in clear text here: use {REFERENCE_FORMS}")
-        return value
+        return reference_only(value)
 
 
 class HostFields(_Strict):
@@ -126,9 +124,7 @@ class HostFields(_Strict):
     @field_validator("password")
     @classmethod
     def _reference_only(cls, value: str | None) -> str | None:
-        if value is not None and not is_reference(value):
-            raise ValueError(f"passwords are never written in clear text here: use {REFERENCE_FORMS}")
-        return value
+        return reference_only(value)
 
     @field_validator("host_key")
     @classmethod

@@ -115,6 +115,13 @@ def is_reference(text: str) -> bool:
     return match is not None and (match.group(1) == "prompt" or bool(match.group(2)))
 
 
+def reference_only(value: str | None) -> str | None:
+    """Validator for a password field: a secret reference or nothing, never clear text."""
+    if value is not None and not is_reference(value):
+        raise ValueError(f"passwords are never written in clear text here: use {REFERENCE_FORMS}")
+    return value
+
+
 def resolve(reference: str, *, base_dir: Path | None = None,
             prompt: Callable[[str], str] | None = None) -> Secret:
     """Turn a reference (`env:NAME`, `file:PATH`, `prompt[:LABEL]`) into a `Secret`.

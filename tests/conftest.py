@@ -21,3 +21,20 @@ def lab_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., LabConfig
         return LabConfig(**kw)
 
     yield make
+
+
+@pytest.fixture
+def generated_secrets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every secret value generated while the test runs (lab, receiver, temporary passwords)."""
+    from ops.secrets import Secret
+
+    values: list[str] = []
+    original = Secret.generate.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type[Secret], length: int = 24, source: str = "generated") -> Secret:
+        secret = original(cls, length, source)
+        values.append(secret.reveal())
+        return secret
+
+    monkeypatch.setattr(Secret, "generate", classmethod(spy))
+    return values

@@ -14,7 +14,6 @@ from ops.lab.server import LabAppliance, LabConfig
 from ops.playbook import load_playbook
 from ops.report import RunReport
 from ops.runner import RunOptions, run_playbook
-from ops.secrets import Secret
 from ops.yamlsource import InputError
 from tests.helpers import REPO, run, write_inventory
 
@@ -23,19 +22,10 @@ UNLOCK = REPO / "playbooks" / "unlock-admin-ui.yaml"
 
 
 @pytest.fixture
-def generated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def generated(generated_secrets: list[str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every generated secret value (the temporary password among them)."""
-    values: list[str] = []
-    original = Secret.generate.__func__  # type: ignore[attr-defined]
-
-    def spy(cls: type[Secret], length: int = 24, source: str = "generated") -> Secret:
-        secret = original(cls, length, source)
-        values.append(secret.reveal())
-        return secret
-
-    monkeypatch.setattr(Secret, "generate", classmethod(spy))
     monkeypatch.setenv("FINESSE_UI_PASSWORD", ORIGINAL)
-    return values
+    return generated_secrets
 
 
 def unlock(tmp_path: Path, config: LabConfig, lock_first: bool = True) -> tuple[RunReport, Path, LabAppliance]:

@@ -16,7 +16,6 @@ from ops.lab.server import LabAppliance, LabConfig
 from ops.playbook import load_playbook
 from ops.report import RunReport
 from ops.runner import RunOptions, run_playbook
-from ops.secrets import Secret
 from tests.helpers import LAB_PASSWORD, REPO, run, write_inventory
 
 
@@ -148,16 +147,8 @@ def test_wrong_password_fails_only_that_host(tmp_path: Path, lab_env: Callable[.
 
 
 def test_no_secret_in_any_file_of_the_run_directory(tmp_path: Path, lab_env: Callable[..., LabConfig],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    generated: list[str] = []
-    original = Secret.generate.__func__  # type: ignore[attr-defined]
-
-    def spy(cls: type[Secret], length: int = 24, source: str = "generated") -> Secret:
-        secret = original(cls, length, source)
-        generated.append(secret.reveal())
-        return secret
-
-    monkeypatch.setattr(Secret, "generate", classmethod(spy))
+                                                    generated_secrets: list[str]) -> None:
+    generated = generated_secrets
 
     async def go() -> RunReport:
         async with LabAppliance(lab_env()) as lab:

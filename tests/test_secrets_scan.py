@@ -26,16 +26,9 @@ def _forms(value: str) -> set[str]:
 @pytest.mark.parametrize("playbook", PLAYBOOKS, ids=lambda p: p.stem)
 def test_no_secret_in_run_directory_output_or_logs(playbook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    capfd: pytest.CaptureFixture[str],
-                                                   caplog: pytest.LogCaptureFixture) -> None:
-    generated: list[str] = []
-    original = Secret.generate.__func__  # type: ignore[attr-defined]
-
-    def spy(cls: type[Secret], length: int = 24, source: str = "generated") -> Secret:
-        secret = original(cls, length, source)
-        generated.append(secret.reveal())
-        return secret
-
-    monkeypatch.setattr(Secret, "generate", classmethod(spy))
+                                                   caplog: pytest.LogCaptureFixture,
+                                                   generated_secrets: list[str]) -> None:
+    generated = generated_secrets
     monkeypatch.setenv("FINESSE_UI_PASSWORD", UI_PASSWORD)
     caplog.set_level(logging.DEBUG)
     code = main(["run", str(playbook), "-i", str(REPO / "inventory.yaml"), "-o", str(tmp_path / "out"), "-v"])

@@ -28,7 +28,7 @@ from pydantic import Field, field_validator, model_validator
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
 from ops.rest.finesse import cache_query
 from ops.rest.http import RestError, local_name, xml_to_data
-from ops.secrets import REFERENCE_FORMS, Secret, SecretError, is_reference
+from ops.secrets import Secret, SecretError, reference_only
 
 
 class CredentialArgs(Args):
@@ -40,9 +40,7 @@ class CredentialArgs(Args):
     @field_validator("password")
     @classmethod
     def _reference_only(cls, value: str | None) -> str | None:
-        if value is not None and not is_reference(value):
-            raise ValueError(f"passwords are never written in clear text here: use {REFERENCE_FORMS}")
-        return value
+        return reference_only(value)
 
     @model_validator(mode="after")
     def _both(self) -> CredentialArgs:
