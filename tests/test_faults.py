@@ -73,6 +73,8 @@ def test_fault_fails_its_host_clearly_and_others_finish(tmp_path: Path, fault: s
     assert faulty.status == "failed"
     assert faulty.error and "faulty" in faulty.error and FAULTS[fault] in faulty.error, faulty.error
     check_run_dir(tmp_path, report)
+    if fault == "refused":  # transient: retried (retries: 1 in these inventories) before giving up
+        assert "attempt 2 of 2" in (tmp_path / "out" / report.run_id / "faulty" / "transcript.log").read_text()
     saved = json.loads((tmp_path / "out" / report.run_id / "report.json").read_text())
     assert saved["hosts"]["faulty"]["status"] == "failed"
 
