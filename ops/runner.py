@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ops.actions.base import HostContext, StepFailed
+from ops.actions.rest import RestAction
 from ops.inventory import Host, Inventory
 from ops.playbook import Playbook, Step, static_context
 from ops.receiver import ManifestEntry
@@ -254,10 +255,16 @@ class Runner:
         self.run_dir.mkdir(parents=True, exist_ok=self.options.resume)
         # Ask for every `prompt` password up front, one host after another, before any host starts.
         secret_errors: dict[str, str] = {}
+        uses_rest = any(isinstance(step.action, RestAction) for step in self.playbook.steps)
         for host in hosts:
             if host.lab is None:
                 try:
                     host.resolve_password(self.inventory.path.parent, self.options.prompt)
+                    if uses_rest:
+                        from ops.rest.settings import endpoint_for
+
+                        for api in ("finesse", "gws"):
+                            endpoint_for(host, api, base_dir=self.inventory.path.parent, prompt=self.options.prompt)
                 except SecretError as exc:
                     secret_errors[host.name] = mask(str(exc))
         self._secret_errors = secret_errors

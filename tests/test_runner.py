@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ops.inventory import load_inventory
 from ops.playbook import load_playbook
 from ops.runner import RunOptions, run_playbook
@@ -78,3 +80,18 @@ def test_ctrl_c_stops_cleanly_and_still_writes_the_report(tmp_path: Path) -> Non
     assert report["hosts"]["slow"]["status"] == "failed"
     assert "interrupted" in report["hosts"]["slow"]["error"]
     assert not list(run_dir.rglob("*.part-*"))
+
+
+def test_rest_secrets_are_resolved_before_any_host_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPS_TEST_PW", "x-unused-x")
+    monkeypatch.delenv("NO_SUCH_REST_PW", raising=False)
+    inventory_path = tmp_path / "inventory.yaml"
+    inventory_path.write_text("defaults: {password: env:OPS_TEST_PW, rest: {password: env:NO_SUCH_REST_PW}}\n"
+                              "groups: {finesse: {hosts: [node]}}\nhosts: {node: {address: 127.0.0.1, port: 9}}\n")
+    book = tmp_path / "book.yaml"
+    book.write_text("name: t\nhosts: finesse\nsteps:\n  - name: info\n    finesse_system_info: {}\n")
+    inventory = load_inventory(inventory_path)
+    report = run(run_playbook(load_playbook(book, inventory), inventory, RunOptions(output=tmp_path / "out")))
+    record = report.hosts["node"]
+    assert record.status == "failed" and record.steps == []
+    assert "rest.password" in (record.error or "") and "NO_SUCH_REST_PW" in (record.error or "")
