@@ -216,9 +216,11 @@ def test_errors_empty_lines_editing_and_help() -> None:
 def test_pagination_on_off() -> None:
     async def main() -> None:
         async with lab_and_shell(page_lines=5) as (lab, sh):
-            webservices = [f for f in lab.files() if f.relpath.startswith("desktop/logs/webservices/")]
-            total = len(webservices) + 1  # + the count line
-            sh.send("file list activelog desktop/logs/webservices\r")
+            await sh.run("set cli pagination off")
+            total = (await sh.run("show network status nodns")).count("\r\n")
+            await sh.run("set cli pagination on")
+            assert total > 12
+            sh.send("show network status nodns\r")
             first = await sh.expect(re.escape(PAGER) + "$")
             assert first.count("\r\n") == 1 + 5  # echo line + one page
             sh.send(" ")
@@ -230,21 +232,36 @@ def test_pagination_on_off() -> None:
             assert third.count("\r\n") == 1
             sh.send("q")
             rest = await sh.expect(r"admin:$")
-            assert "file count" not in rest and rest.endswith("\radmin:")
+            assert rest.endswith("\radmin:") and rest.count("\r\n") == 0
 
             assert await sh.run("show cli pagination") == "Automatic Pagination : On.\r\nadmin:"
             assert await sh.run("set cli pagination off") == "Automatic Pagination : Off\r\nadmin:"
             assert await sh.run("show cli pagination") == "Automatic Pagination : Off.\r\nadmin:"
-            out = await sh.run("file list activelog desktop/logs/webservices")
+            out = await sh.run("show network status nodns")
             assert PAGER not in out and out.count("\r\n") == total
-            assert await sh.run("set cli pagination on") == "Automatic Pagination : On\r\nadmin:"
+
+    run(main())
+
+
+def test_file_list_pager_ignores_pagination_off() -> None:
+    async def main() -> None:
+        async with lab_and_shell(page_lines=5) as (lab, sh):
+            webservices = [f for f in lab.files() if f.relpath.startswith("desktop/logs/webservices/")]
+            total = len(webservices) + 1  # + the count line
+            await sh.run("set cli pagination off")
+            sh.send("file list activelog desktop/logs/webservices\r")
+            first = await sh.expect(r"options: q=quit, n=next, p=prev, b=begin, e=end \(lines 1 - 5 of \d+\) : $")
+            assert first.count("\r\n") == 1 + 5 and f"of {total})" in first
+            sh.send("e")
+            last = await sh.expect(r"admin:$")
+            assert "file count" in last and last.count("\r\n") == 5
 
     run(main())
 
 
 def test_file_list() -> None:
     async def main() -> None:
-        async with lab_and_shell() as (lab, sh):
+        async with lab_and_shell(page_lines=500) as (lab, sh):
             await sh.run("set cli pagination off")
             out = await sh.run("file list activelog desktop/logs detail")
             rows = out.split("\r\n")[:-1]

@@ -165,3 +165,18 @@ def test_no_echo_times_out_naming_the_echo() -> None:
 def test_clean_handles_ansi_cr_and_backspace() -> None:
     assert clean("\x1b[1mbold\x1b[0m\r\nab\x08c\r\n") == "bold\nac\n"
     assert clean("pager text\r          \rnext") == "next"
+
+
+def test_file_list_pager_is_answered_with_next() -> None:
+    prompt = "options: q=quit, n=next, p=prev, b=begin, e=end (lines 1 - 2 of 3) : "
+    app = ScriptedAppliance({"file list activelog x": ["a.log\r\nb.log\r\n" + prompt],
+                             "<key 'n'>": ["\r" + " " * len(prompt) + "\rc.log\r\nadmin:"]})
+
+    async def go() -> str:
+        ch = channel(app)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        return await ch.send("file list activelog x")
+
+    assert run(go()) == "a.log\nb.log\nc.log"
+    assert "n" in app.written

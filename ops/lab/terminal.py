@@ -101,6 +101,36 @@ class Terminal:
                 return
             budget = 1 if key == "\n" else self.page_lines
 
+    async def page_file(self, lines: list[str]) -> None:
+        """Print `lines` through the pager of `file list`/`file view`, which `set cli pagination off`
+        does not silence: `options: q=quit, n=next, p=prev, b=begin, e=end (lines A - B of N) :`."""
+        total, start = len(lines), 0
+        while True:
+            end = min(start + self.page_lines, total)
+            await self.write("".join(line + "\n" for line in lines[start:end]))
+            if end >= total:
+                return
+            prompt = f"options: q=quit, n=next, p=prev, b=begin, e=end (lines {start + 1} - {end} of {total}) : "
+            await self.write(prompt)
+            key = await self._file_pager_key()
+            await self.write("\r" + " " * len(prompt) + "\r")
+            if key == "q":
+                return
+            start = {"n": end, "p": max(0, start - self.page_lines), "b": 0,
+                     "e": max(0, total - self.page_lines)}[key]
+
+    async def _file_pager_key(self) -> str:
+        while True:
+            ch = (await self.getch()).lower()
+            if ch in ("n", "p", "b", "e", "q"):
+                return ch
+            if ch in ("\r", "\n", " "):
+                if ch == "\r":
+                    self._skip_lf = True
+                return "n"
+            if ch == CTRL_C:
+                return "q"
+
     async def _pager_key(self) -> str:
         while True:
             ch = await self.getch()

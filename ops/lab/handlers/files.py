@@ -92,7 +92,7 @@ async def file_list_activelog(ctx: CommandContext, args: list[str]) -> None:
             lines.append(f"<dir> {e.name}" if e.is_dir else e.name)
     dirs = sum(1 for e in entries if e.is_dir)
     lines.append(f"dir count = {dirs}, file count = {len(entries) - dirs}")
-    await ctx.term.page(lines)
+    await ctx.term.page_file(lines)
 
 
 # --------------------------------------------------------------------------- file get
