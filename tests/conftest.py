@@ -38,3 +38,16 @@ def generated_secrets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(Secret, "generate", classmethod(spy))
     return values
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_temp_files_left_behind() -> Iterator[None]:
+    """The suite leaves no lab tree, CA file or bundle scratch directory in the temp directory."""
+    import tempfile
+    from pathlib import Path
+
+    tmp = Path(tempfile.gettempdir())
+    before = {p.name for p in tmp.glob("ops-*")}
+    yield
+    left = sorted({p.name for p in tmp.glob("ops-*")} - before)
+    assert not left, f"tests left temporary files behind: {left}"

@@ -110,3 +110,47 @@ def test_password_prompt_is_answered_on_the_terminal_and_never_echoed(tmp_path: 
     assert status == 0, output
     assert "node1 : ok" in output
     assert LAB_PASSWORD not in output
+
+
+def test_ops_lab_serves_a_vos_cli_in_the_foreground(tmp_path: Path) -> None:
+    import socket
+
+    from ops.secrets import Secret
+    from ops.session.channel import VOSChannel
+    from ops.session.transport import HostKeyPolicy, Target, connect, open_shell
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([*OPS, "lab", "--port", str(port)], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "OPS_LAB_PASSWORD": LAB_PASSWORD})
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        while "Ctrl-C to stop." not in banner:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else "ops lab exited"
+            banner += line
+        fingerprint = "SHA256:" + banner.split("SHA256:", 1)[1].split()[0].rstrip(".,)")
+
+        async def session() -> str:
+            target = Target("lab", "127.0.0.1", port, "admin", Secret(LAB_PASSWORD),
+                            HostKeyPolicy("fingerprint", fingerprint=fingerprint))
+            conn = await connect(target)
+            reader, writer = await open_shell(conn)
+            channel = VOSChannel(reader, writer, "admin", host="lab")
+            await channel.login()
+            out = await channel.send("show version active")
+            conn.close()
+            return out
+
+        assert "Active Master Version" in run(session())
+        assert LAB_PASSWORD not in banner
+        activelog = banner.split("activelog: ", 1)[1].split(" (", 1)[0]
+        assert Path(activelog).is_dir()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert proc.returncode == 0
+    assert not Path(activelog).exists(), "the lab's generated tree is removed on SIGTERM"

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import secrets
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -341,7 +342,9 @@ def run_forever(config: LabConfig, host: str = "127.0.0.1", port: int = 2222) ->
     """Serve a lab appliance until Ctrl-C (for `ops lab`), printing how to reach it."""
 
     async def serve() -> None:
-        async with LabAppliance(config) as lab:
+        lab = LabAppliance(config)
+        await lab.start(host, port)
+        try:
             print(f"lab appliance {config.hostname} listening on {lab.host}:{lab.port}")
             print(f"  user: {config.username}  auth: {', '.join(config.auth_methods)}")
             print(f"  host key: {lab.host_key_fingerprint()}")
@@ -352,7 +355,12 @@ def run_forever(config: LabConfig, host: str = "127.0.0.1", port: int = 2222) ->
                 print(f"  admin UI user: {config.ui_username}  agents: ksippo, jdoe, rpatel (GWS), 1001001-1001003 "
                       "(Finesse)")
             print("Ctrl-C to stop.", flush=True)
-            await asyncio.Event().wait()
+            stop = asyncio.Event()
+            # A service manager stops with SIGTERM: clean up (sessions, the generated tree) as for Ctrl-C.
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            await stop.wait()
+        finally:
+            await lab.stop()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
