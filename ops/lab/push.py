@@ -29,6 +29,7 @@ LEGACY_ALGS: dict[str, list[str]] = {
     "server_host_key_algs": ["ssh-rsa"],
 }
 CONNECT_TIMEOUT = 15.0
+QUESTION_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
@@ -82,24 +83,6 @@ def _alg_options(legacy: bool) -> dict[str, Any]:
     return dict(LEGACY_ALGS) if legacy else {}
 
 
-async def fetch_host_key(target: PushTarget, *, legacy: bool) -> asyncssh.SSHKey:
-    """The receiver's host key, fetched before authenticating (as ssh does before asking)."""
-    try:
-        key = await asyncio.wait_for(
-            asyncssh.get_server_host_key(
-                target.host, target.port, config=None,
-                kex_algs=LEGACY_ALGS["kex_algs"] if legacy else (),
-                server_host_key_algs=LEGACY_ALGS["server_host_key_algs"] if legacy else (),
-            ),
-            CONNECT_TIMEOUT,
-        )
-    except (OSError, asyncssh.Error, TimeoutError) as exc:
-        raise PushError(f"Could not connect to the SFTP server {target.host}:{target.port}: {_reason(exc)}") from exc
-    if key is None:
-        raise PushError(f"Could not connect to the SFTP server {target.host}:{target.port}: no host key")
-    return key
-
-
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "connection timed out"
@@ -139,10 +122,13 @@ async def _ensure_dir(sftp: asyncssh.SFTPClient, path: str, made: set[str]) -> N
     made.add(path)
 
 
+HostKeyCheck = Callable[[asyncssh.SSHKey], Awaitable[None]]
+
+
 async def push(
     target: PushTarget,
     password: str,
-    host_key: asyncssh.SSHKey,
+    check_host_key: HostKeyCheck,
     uploads: list[tuple[Path, str]],
     *,
     legacy: bool,
@@ -150,20 +136,43 @@ async def push(
     on_file: Callable[[], Awaitable[None]] | None = None,
     drop_in_last_file: bool = False,
 ) -> None:
-    """Log in to the receiver with a password and upload each (local, remote path) pair."""
+    """Log in to the receiver with a password and upload each (local, remote path) pair.
+
+    As OpenSSH's client does, one connection: the server's host key is taken during key exchange
+    and `check_host_key` (which may ask the user) runs before the password is sent; it raises
+    PushError to refuse the key.
+    """
+    offered: list[asyncssh.SSHKey] = []
+    refused: list[PushError] = []
+
+    class _KeyTaker(asyncssh.SSHClient):
+        def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+            offered.append(key)
+            return True
+
+    async def password_once_key_is_trusted() -> str | None:
+        try:
+            await check_host_key(offered[-1])
+        except PushError as exc:
+            refused.append(exc)
+            return None
+        return password
+
+    key_algs: dict[str, Any] = {} if legacy else {"server_host_key_algs": "default"}
     try:
         conn = await asyncio.wait_for(
             asyncssh.connect(
-                target.host, target.port, username=target.username, password=password,
-                known_hosts=([host_key], [], []), client_keys=None, agent_path=None, config=None,
-                preferred_auth=["password", "keyboard-interactive"], **_alg_options(legacy),
+                target.host, target.port, username=target.username, password=password_once_key_is_trusted,
+                known_hosts=([], [], []), client_factory=_KeyTaker, client_keys=None, agent_path=None,
+                config=None, preferred_auth=["password"], **key_algs, **_alg_options(legacy),
             ),
-            CONNECT_TIMEOUT,
+            # The host key question may wait for a person.
+            CONNECT_TIMEOUT + QUESTION_TIMEOUT,
         )
     except asyncssh.PermissionDenied as exc:
+        if refused:
+            raise refused[0] from None
         raise PushError(f"Authentication failed for user {target.username} on {target.host}") from exc
-    except asyncssh.HostKeyNotVerifiable as exc:
-        raise PushError("Host key verification failed.") from exc
     except (OSError, asyncssh.Error, TimeoutError) as exc:
         raise PushError(f"Could not connect to the SFTP server {target.host}:{target.port}: {_reason(exc)}") from exc
     try:

@@ -174,8 +174,8 @@ async def _ask_target(ctx: CommandContext) -> tuple[sftp_push.PushTarget, str]:
     return sftp_push.PushTarget(host, int(port_text or 22), user, directory), password
 
 
-async def _check_host_key(ctx: CommandContext, target: sftp_push.PushTarget, legacy: bool) -> asyncssh.SSHKey:
-    key = await sftp_push.fetch_host_key(target, legacy=legacy)
+async def _check_host_key(ctx: CommandContext, target: sftp_push.PushTarget, key: asyncssh.SSHKey) -> None:
+    """What ssh does with a receiver's host key: known, changed (refused), or ask the user."""
     where = f"{target.host}:{target.port}"
     label = sftp_push.key_type_label(key)
     known = ctx.lab.known_hosts.get(where)
@@ -188,7 +188,7 @@ async def _check_host_key(ctx: CommandContext, target: sftp_push.PushTarget, leg
                 f"{label} key fingerprint is {key.get_fingerprint('sha256')}.",
                 "Host key verification failed.",
             ]))
-        return key
+        return
     term = ctx.term
     await term.writeline(f"The authenticity of host '{target.host} ({target.host})' can't be established.")
     await term.writeline(f"{label} key fingerprint is {key.get_fingerprint('sha256')}.")
@@ -199,7 +199,6 @@ async def _check_host_key(ctx: CommandContext, target: sftp_push.PushTarget, leg
         raise sftp_push.PushError("Host key verification failed.")
     ctx.lab.known_hosts[where] = key
     await term.writeline(f"Warning: Permanently added '{target.host}' ({label}) to the list of known hosts.")
-    return key
 
 
 @command("file get activelog", usage=GET_USAGE)
@@ -236,13 +235,7 @@ async def file_get_activelog(ctx: CommandContext, args: list[str]) -> None:
     if "disconnect_dialog" in lab.config.faults:
         raise SessionClosed()
     await term.writeline()
-    legacy = lab.config.sftp_legacy_only
-    try:
-        key = await _check_host_key(ctx, target, legacy)
-    except sftp_push.PushError as exc:
-        _record(ctx, target, files, [], req.compress, str(exc))
-        raise CommandError(str(exc)) from None
-    await _transfer(ctx, req, target, password, key, files)
+    await _transfer(ctx, req, target, password, files)
 
 
 def _record(ctx: CommandContext, target: sftp_push.PushTarget, files: list[LogFile], remote: list[str],
@@ -253,7 +246,7 @@ def _record(ctx: CommandContext, target: sftp_push.PushTarget, files: list[LogFi
 
 
 async def _transfer(ctx: CommandContext, req: GetRequest, target: sftp_push.PushTarget, password: str,
-                    key: asyncssh.SSHKey, files: list[LogFile]) -> None:
+                    files: list[LogFile]) -> None:
     lab, term = ctx.lab, ctx.term
     when = datetime.fromtimestamp(time.time())
     base, remote = sftp_push.remote_layout(target, files, nested=lab.config.nested_layout,
@@ -273,7 +266,8 @@ async def _transfer(ctx: CommandContext, req: GetRequest, target: sftp_push.Push
         try:
             if "short_transfer" in lab.config.faults:
                 uploads = uploads[:-1]
-            await sftp_push.push(target, password, key, uploads, legacy=lab.config.sftp_legacy_only,
+            await sftp_push.push(target, password, lambda key: _check_host_key(ctx, target, key), uploads,
+                                 legacy=lab.config.sftp_legacy_only,
                                  transfer_delay=lab.config.transfer_delay, on_file=dot,
                                  drop_in_last_file="sftp_disconnect" in lab.config.faults)
         except sftp_push.PushError as exc:
