@@ -2,12 +2,13 @@
 
 `report.json`, schema_version 1:
 ```
-{schema_version, run_id, playbook, playbook_name, started, finished, duration_s, check,
+{schema_version, run_id, playbook, playbook_name, started, finished, duration_s, check, interrupted,
  hosts: {NAME: {status: ok|failed|skipped, error, started, duration_s, transcript, manifest,
                 steps: [{name, action, status: ok|changed|failed|ignored|skipped, message,
                          started, duration_s, data}],
                 files: [{path, size, sha256}]}}}
 ```
+`ops schema report` prints it as a JSON Schema (ops/schema.py).
 Everything written passes through `ops.secrets.mask` first.
 """
 
