@@ -118,7 +118,10 @@ class HostRun(HostContext):
                 entry = ManifestEntry(str(item["path"]), int(item["size"]), str(item["sha256"]))
             except (KeyError, TypeError, ValueError):
                 continue
-            path = self.host_dir / "files" / entry.path
+            files = (self.host_dir / "files").resolve()
+            path = (files / entry.path).resolve()
+            if not path.is_relative_to(files) or path.is_symlink():
+                continue  # a manifest naming something outside the host's files is ignored, never touched
             if await asyncio.to_thread(_whole, path, entry):
                 self._held[entry.path] = entry
             else:

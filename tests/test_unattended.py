@@ -187,3 +187,28 @@ def test_resume_of_an_unknown_run_is_bad_input(tmp_path: Path, capsys: pytest.Ca
     inventory.write_text("groups: {finesse: {hosts: [n]}}\nhosts: {n: {lab: true}}\n")
     assert main(["run", str(book), "-i", str(inventory), "-o", str(tmp_path / "out"), "--resume", "nope"]) == 2
     assert "cannot resume nope" in capsys.readouterr().err
+
+
+def test_resume_never_touches_paths_outside_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    book = _book(tmp_path, "{path: 'desktop/logs/openfire/*'}")
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me")
+
+    async def go(resume: str | None = None) -> RunReport:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD)) as lab:
+            inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", {"node1": lab}))
+            options = RunOptions(output=tmp_path / "out", run_id=resume, resume=resume is not None)
+            return await run_playbook(load_playbook(book, inventory), inventory, options)
+
+    first = run(go())
+    manifest = tmp_path / "out" / first.run_id / "node1" / "manifest.json"
+    entries = json.loads(manifest.read_text())
+    entries.append({"path": "../../../precious.txt", "size": 1, "sha256": "0" * 64})
+    manifest.write_text(json.dumps(entries))
+    second = run(go(first.run_id))
+    assert second.hosts["node1"].status == "ok"
+    assert outside.read_text() == "keep me"
+    assert all(".." not in f["path"] for f in second.hosts["node1"].files)
