@@ -192,30 +192,45 @@ class Terminal:
         """
         await self.write(prompt)
         buf: list[str] = []
+        # Like a tty, echo what has arrived together in one write, not a packet per character.
+        echo: list[str] = []
+
+        async def flush() -> None:
+            if echo:
+                text = "".join(echo)
+                echo.clear()
+                await self.write(text)
+
         while True:
+            if not self._pending:
+                await flush()
             ch = await self.getch()
             if ch in ("\r", "\n"):
                 if ch == "\r":
                     self._skip_lf = True
-                await self.write("\n")
+                echo.append("\n")
+                await flush()
                 return "".join(buf)
             if ch == CTRL_C:
-                await self.write("^C\n")
+                echo.append("^C\n")
+                await flush()
                 raise Interrupted()
             if ch in _ERASE_CHARS:
                 if buf:
                     buf.pop()
-                    await self._send(b"\b \b")
+                    echo.append("\b \b")
                 continue
             if ch == "\x1b":
+                await flush()
                 await self._skip_escape()
                 continue
             if ch == "\x04" and not buf:
+                await flush()
                 raise SessionClosed("Ctrl-D")
             if ch < " ":
                 continue
             buf.append(ch)
-            await self.write("*" if secret else ch)
+            echo.append("*" if secret else ch)
 
     async def confirm(self, prompt: str) -> bool:
         """Ask a y/n question; anything but y/yes is a no."""
