@@ -391,3 +391,24 @@ def test_password_never_shown(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
         asyncssh.set_debug_level(1)
         logging.getLogger("asyncssh").setLevel(logging.NOTSET)
     assert caplog.records and secret not in caplog.text
+
+
+def test_many_small_writes_are_stored_and_hashed_in_order(tmp_path: Path) -> None:
+    import hashlib
+    import os
+
+    payload = os.urandom(6 * 1024 * 1024 + 123)
+    source = tmp_path / "src.bin"
+    source.write_bytes(payload)
+
+    async def body() -> None:
+        async with Receiver(tmp_path / "recv") as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                # 1 KiB writes: thousands of chunks per flush, more than one pwritev may take.
+                await sftp.put(str(source), "/small.bin", block_size=1024)
+            (entry,) = receiver.manifest("h")
+            assert entry.size == len(payload) and entry.sha256 == hashlib.sha256(payload).hexdigest()
+            assert (account.directory / "small.bin").read_bytes() == payload
+
+    run(body(), timeout=60)
