@@ -105,6 +105,12 @@ class HostRun(HostContext):
     def held(self) -> dict[str, tuple[int, str]]:
         return {normalise(e.path): (e.size, e.sha256) for e in self._held.values()}
 
+    def release_held(self, path: str) -> None:
+        for key, entry in list(self._held.items()):
+            if normalise(entry.path) == path:
+                (self.host_dir / "files" / entry.path).unlink(missing_ok=True)
+                del self._held[key]
+
     async def load_held(self) -> list[str]:
         """Resume: keep the files of the earlier run that are still whole; remove the others."""
         manifest = self.host_dir / "manifest.json"

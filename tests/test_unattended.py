@@ -204,11 +204,14 @@ def test_resume_never_touches_paths_outside_the_run(tmp_path: Path, monkeypatch:
             return await run_playbook(load_playbook(book, inventory), inventory, options)
 
     first = run(go())
+    assert first.hosts["node1"].status == "ok", first.hosts["node1"].error
     manifest = tmp_path / "out" / first.run_id / "node1" / "manifest.json"
     entries = json.loads(manifest.read_text())
     entries.append({"path": "../../../precious.txt", "size": 1, "sha256": "0" * 64})
     manifest.write_text(json.dumps(entries))
+    # Each lab generates its tree anew, so the active logs (error.log, info.log ...) have moved on since
+    # the first run: resume replaces those held copies with the appliance's current ones.
     second = run(go(first.run_id))
-    assert second.hosts["node1"].status == "ok"
+    assert second.hosts["node1"].status == "ok", second.hosts["node1"].error
     assert outside.read_text() == "keep me"
     assert all(".." not in f["path"] for f in second.hosts["node1"].files)

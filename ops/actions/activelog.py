@@ -348,7 +348,9 @@ class ActivelogAction(Action):
             except SessionError:
                 return candidates
             for entry in parse_file_list(text):
-                path = directory / entry.name
+                # A spec naming one file lists that file: it is the path, not a directory holding it.
+                path = spec if directory == spec and entry.name == spec.name and not entry.is_dir \
+                    else directory / entry.name
                 if entry.is_dir:
                     if args.recurs:
                         pending.append((str(path), path))
@@ -368,6 +370,9 @@ class ActivelogAction(Action):
             listing = await self._listing(ctx, spec)
             todo = [path for path, size in listing if path not in held or held[path][0] != size]
             for path in todo:
+                if path in held:
+                    # The appliance's copy changed since (an active log grows): the newer one replaces it.
+                    ctx.release_held(path)
                 one = spec.model_copy(update={"path": path, "recurs": False, "reltime": None, "abstime": None,
                                               "match": None, "compress": False})
                 results.append(await self._pull(ctx, one))

@@ -67,6 +67,10 @@ class HostContext(ABC):
         """Files this host's run directory already holds whole: path below activelog -> (size, sha256)."""
         return {}
 
+    def release_held(self, path: str) -> None:
+        """Drop a held file (path below activelog) so that a newer copy from the appliance can take its place."""
+        raise NotImplementedError("this context holds no files")
+
     def pull_state(self) -> PullState:
         """The playbook's incremental-pull state (`activelog: {since: last}`)."""
         raise NotImplementedError("this context keeps no pull state")
