@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
-from ops.secrets import REFERENCE_FORMS, Secret, SecretError, is_reference, mask, resolve
+from ops.secrets import REFERENCE_FORMS, Secret, SecretError, is_reference, mask
 from ops.session.channel import Answer, VOSChannel
 from ops.session.errors import CommandFailed, SessionError
 
@@ -116,7 +116,7 @@ class UIPasswordResetAction(Action):
 
     async def run(self, ctx: HostContext, args: UIPasswordArgs) -> StepResult:
         try:
-            original = resolve(args.password)
+            original = ctx.secret(args.password)
         except SecretError as exc:
             raise StepFailed(mask(str(exc))) from None
         temporary = temporary_password()
