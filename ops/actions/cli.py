@@ -18,7 +18,7 @@ import re
 from pydantic import Field, field_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
-from ops.secrets import Secret, is_reference, resolve
+from ops.secrets import Secret, is_reference
 from ops.session.channel import Answer
 
 
@@ -61,9 +61,9 @@ class CliArgs(Args):
         return value
 
 
-def _answer_value(prompt: PromptArgs, base: str) -> str | Secret:
+def _answer_value(ctx: HostContext, prompt: PromptArgs, base: str) -> str | Secret:
     if prompt.secret and is_reference(prompt.answer):
-        return resolve(prompt.answer)
+        return ctx.secret(prompt.answer)
     return Secret(prompt.answer, f"{base} answer") if prompt.secret else prompt.answer
 
 
@@ -76,7 +76,7 @@ class CliAction(Action):
 
     async def run(self, ctx: HostContext, args: CliArgs) -> StepResult:
         channel = await ctx.channel()
-        answers = [Answer(p.expect, _answer_value(p, args.command), secret=p.secret, once=False, name=p.expect)
+        answers = [Answer(p.expect, _answer_value(ctx, p, args.command), secret=p.secret, once=False, name=p.expect)
                    for p in args.prompts]
         result = await channel.dialog(args.command, answers, timeout=args.timeout)
         data = {"command": args.command, "output": result.output, "lines": result.output.splitlines()}
