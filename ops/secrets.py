@@ -18,7 +18,7 @@ import secrets as _stdlib_secrets
 import string
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 MASK = "********"
@@ -156,7 +156,3 @@ def resolve(reference: str, *, base_dir: Path | None = None,
     except (EOFError, OSError):
         raise SecretError(f"cannot prompt for {label}: no terminal (secret reference {reference!r})") from None
     return Secret(value, reference)
-
-
-def contains_secret(text: str, values: Iterable[str]) -> bool:
-    return any(v and v in text for v in values)

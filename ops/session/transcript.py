@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from ops.secrets import MASK, mask
+from ops.secrets import mask
 
 
 class Transcript:
@@ -41,10 +41,6 @@ class Transcript:
         """A line of our own (a step header, a connection event), marked so it reads apart."""
         self.flush()
         self._append(f"\n### {mask(text)}\n")
-
-    def sent_secret(self) -> None:
-        """Records that a secret was typed where the appliance does not echo it."""
-        self._append(f"[{MASK}]")
 
     def _append(self, text: str) -> None:
         self._buffer.write(text)
