@@ -33,7 +33,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -734,23 +734,19 @@ class Receiver:
         stats = self._hosts.get(host)
         return (stats.files, stats.bytes) if stats is not None else (0, 0)
 
-    def write_manifest(self, host: str, path: Path) -> None:
-        """Write `host`'s manifest as a JSON list of {path, size, sha256}, atomically."""
-        path = Path(path)
-        data = [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in self.manifest(host)]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+    def write_manifest(self, host: str, path: Path, also: Iterable[ManifestEntry] = ()) -> list[dict[str, Any]]:
+        """Write `host`'s manifest as a JSON list of {path, size, sha256}, atomically; returns the list.
+
+        `also` adds entries held from before (a resumed run); this receiver's own win on equal paths.
+        """
+        from ops.report import write_atomic
+
+        entries = {e.path: e for e in also}
+        entries.update({e.path: e for e in self.manifest(host)})
+        data = [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in sorted(entries.values(),
+                                                                                    key=lambda e: e.path)]
+        write_atomic(Path(path), json.dumps(data, indent=2) + "\n")
+        return data
 
     # -- upload machinery (called by _JailedSFTPServer) -------------------------------------
 

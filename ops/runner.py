@@ -26,7 +26,7 @@ from ops.actions.rest import RestAction
 from ops.inventory import Host, Inventory
 from ops.playbook import Playbook, Step, static_context
 from ops.receiver import ManifestEntry
-from ops.report import HostRecord, RunReport, StepRecord, write_atomic, write_report
+from ops.report import HostRecord, RunReport, StepRecord, write_report
 from ops.retention import prune
 from ops.secrets import Secret, SecretError, mask
 from ops.session.channel import VOSChannel
@@ -394,12 +394,8 @@ class Runner:
         finally:
             await asyncio.shield(run.close())
             if self._receiver is not None and (run._account is not None or run._held):
-                entries = dict(run._held)
-                entries.update({e.path: e for e in self._receiver.manifest(host.name)})
-                record.files = [{"path": e.path, "size": e.size, "sha256": e.sha256}
-                                for e in sorted(entries.values(), key=lambda e: e.path)]
                 manifest = run.host_dir / "manifest.json"
-                write_atomic(manifest, json.dumps(record.files, indent=2) + "\n")
+                record.files = self._receiver.write_manifest(host.name, manifest, run._held.values())
                 record.manifest = str(manifest.relative_to(self.run_dir))
             if run.transcript is not None:
                 record.transcript = str((run.host_dir / "transcript.log").relative_to(self.run_dir))

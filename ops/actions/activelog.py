@@ -26,7 +26,8 @@ from ops.session.channel import Answer
 from ops.session.errors import SessionError
 from ops.state import StepState, normalise
 
-RELTIME_UNITS = ("minutes", "hours", "days", "weeks", "months")
+UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400, "months": 30 * 86400}
+RELTIME_UNITS = tuple(UNIT_SECONDS)
 ABSTIME_RE = re.compile(r"^\d{1,2}:\d{2}:\d{1,2}/\d{1,2}/\d{2}$")
 ABSTIME_FORMAT = "%H:%M:%m/%d/%y"
 
@@ -47,9 +48,16 @@ class Reltime(Args):
             raise ValueError(f"reltime takes exactly one of {', '.join(RELTIME_UNITS)} (got {len(given)})")
         return self
 
+    def unit(self) -> str:
+        return next(u for u in RELTIME_UNITS if getattr(self, u) is not None)
+
+    def seconds(self) -> int:
+        """The window's length; VOS counts a month as 30 days."""
+        unit = self.unit()
+        return UNIT_SECONDS[unit] * int(getattr(self, unit))
+
     def cli(self) -> str:
-        unit = next(u for u in RELTIME_UNITS if getattr(self, u) is not None)
-        return f"reltime {unit} {getattr(self, unit)}"
+        return f"reltime {self.unit()} {getattr(self, self.unit())}"
 
 
 def _abstime(value: Any) -> datetime:
@@ -386,10 +394,8 @@ def _window(args: ActivelogArgs) -> tuple[datetime, datetime] | None:
     if args.abstime is not None:
         return args.abstime.start, args.abstime.end
     if args.reltime is not None:
-        seconds = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800, "months": 2592000}
-        unit = next(u for u in RELTIME_UNITS if getattr(args.reltime, u) is not None)
         now = datetime.now()
-        return now - timedelta(seconds=seconds[unit] * getattr(args.reltime, unit)), now + timedelta(minutes=5)
+        return now - timedelta(seconds=args.reltime.seconds()), now + timedelta(minutes=5)
     return None
 
 
