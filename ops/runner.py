@@ -263,7 +263,6 @@ class Runner:
             raise ResumeError(f"cannot resume {self.run_id}: {self.run_dir} holds no report.json")
         self.run_dir.mkdir(parents=True, exist_ok=self.options.resume)
         # Ask for every `prompt` password up front, one host after another, before any host starts.
-        secret_errors: dict[str, str] = {}
         uses_rest = any(isinstance(step.action, RestAction) for step in self.playbook.steps)
         for host in hosts:
             if host.lab is None:
@@ -275,8 +274,7 @@ class Runner:
                         for api in ("finesse", "gws"):
                             endpoint_for(host, api, base_dir=self.inventory.path.parent, prompt=self.options.prompt)
                 except SecretError as exc:
-                    secret_errors[host.name] = mask(str(exc))
-        self._secret_errors = secret_errors
+                    self._secret_errors[host.name] = mask(str(exc))
         try:
             await self._start_services(hosts)
             self.on_ready(self._receiver.stats if self._receiver is not None else None)
