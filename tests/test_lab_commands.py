@@ -44,9 +44,11 @@ def test_readline_echo_crlf_backspace_secret_and_ctrl_c() -> None:
         assert await t.readline("p:") == "abd"
         assert await t.readline() == "next"
         assert await t.readline() == "hé"
+        await t.flush()  # output leaves when the program waits, as on a pty
         assert out.data == "p:abc\b \bd\r\nnext\r\nhé\r\n".encode()
         t, out = term(b"pw\r")
         assert await t.readline("Password: ", secret=True) == "pw"
+        await t.flush()  # output leaves when the program waits, as on a pty
         assert out.data == b"Password: **\r\n"
         t, out = term(b"x\x03")
         with pytest.raises(Interrupted):
@@ -75,6 +77,7 @@ def test_registry_dispatch_longest_prefix_errors_and_extension() -> None:
         assert not await reg.dispatch(ctx, "utils webproxy cache clear bogus")
         assert not await reg.dispatch(ctx, "utils nothing")
         assert seen == [["rest"], ["bogus"]]
+        await t.flush()  # output leaves when the program waits, as on a pty
         assert out.data.decode() == (
             "Successfully cleared rest cache\r\n"
             "Invalid option: bogus\r\nSyntax:\r\n  utils webproxy cache clear {all|rest}\r\n"
@@ -90,12 +93,14 @@ def test_pager_keys() -> None:
         lines = [f"line {i}" for i in range(10)]
         t, out = term(b" ", b"\r\n", b"x", b"q", page_lines=3)
         await t.page(lines)
+        await t.flush()  # output leaves when the program waits, as on a pty
         text = out.data.decode()
         assert text.count("Press <enter> for 1 line, <space> for one page, or <q> to quit") == 3
         assert "line 6" in text and "line 7" not in text
         t, out = term(page_lines=3)
         t.pagination = False
         await t.page(lines)
+        await t.flush()  # output leaves when the program waits, as on a pty
         assert out.data.decode() == "".join(f"line {i}\r\n" for i in range(10))
 
     asyncio.run(main())
@@ -112,3 +117,20 @@ def test_get_args_and_kbytes() -> None:
     assert format_kbytes(2702728) == "2639.3828"
     assert format_kbytes(2048) == "2"
     assert format_kbytes(1536) == "1.5"
+
+
+def test_output_written_before_the_program_waits_leaves_in_one_write() -> None:
+    """As sshd reads a pty: lines printed in one burst reach the client together."""
+    async def main() -> None:
+        t, out = term()
+        writes: list[bytes] = []
+        out.write = writes.append  # type: ignore[method-assign]
+        await t.writeline("Number of files affected: 2")
+        await t.write("Would you like to proceed [y/n]? ")
+        assert writes == []
+        await asyncio.sleep(0)
+        assert writes == [b"Number of files affected: 2\r\nWould you like to proceed [y/n]? "]
+        await t.write("x" * 70_000)  # a big burst is sent at once, waiting for the channel
+        assert writes[-1] == b"x" * 70_000
+
+    asyncio.run(main())

@@ -56,3 +56,28 @@ def test_secret_never_prints_itself() -> None:
         import pickle
 
         pickle.dumps(secret)
+
+
+def test_masker_masks_overlapping_adjacent_and_encoded_secrets() -> None:
+    from ops.secrets import MASK, Masker
+
+    masker = Masker()
+    for value in ("abcdef", "cdefgh", "xyz1", "p@ss w/rd"):
+        masker.register(value)
+    masker.register("ab")  # too short to mask: would shred every transcript
+    text = "..abcdefgh.. xyz1xyz1 ab abc " + base64.b64encode(b"p@ss w/rd").decode() + " p%40ss+w%2Frd"
+    assert masker.mask(text) == f"..{MASK}.. {MASK}{MASK} ab abc {MASK} {MASK}"
+    assert masker.mask("") == "" and masker.mask("nothing here") == "nothing here"
+
+
+def test_masker_with_hundreds_of_secrets_registered_between_masks() -> None:
+    """A fan-out registers a receiver password per host while other hosts' transcripts are masked."""
+    from ops.secrets import MASK, Masker
+
+    masker = Masker()
+    values = [f"rx-{i:04d}-{i * 7919:x}" for i in range(600)]
+    for i, value in enumerate(values):
+        masker.register(value)
+        assert masker.mask(f"line {value} end") == f"line {MASK} end"
+        assert masker.mask(f"line {values[i // 2]}") == f"line {MASK}"
+    assert masker.mask(" ".join(values)) == " ".join([MASK] * len(values))

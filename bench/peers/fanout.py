@@ -21,7 +21,7 @@ from _common import emit
 PASSWORD = "bench-Fanout-pw-2290"
 REPO = Path(__file__).resolve().parents[2]
 WORKERS = 2
-BANNER_DELAY = 2.0
+BANNER_DELAY = float(os.environ.get("OPS_BENCH_BANNER", "2.0"))
 FILE_DELAY = 0.02
 
 
@@ -38,8 +38,16 @@ def serve_labs(count: int, first: int, log_root: str, latency: bool, conn: Conne
                 for i in range(count)]
         for lab in labs:
             await lab.start()
+        profile = None
+        if os.environ.get("OPS_BENCH_PROFILE"):
+            import cProfile
+            profile = cProfile.Profile()
+            profile.enable()
         conn.send([(lab.config.hostname, lab.port, lab.host_key_fingerprint()) for lab in labs])
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(f"{os.environ['OPS_BENCH_PROFILE']}.lab{first}")
         await asyncio.gather(*(lab.stop() for lab in labs))
 
     asyncio.run(main())
@@ -85,10 +93,18 @@ def main() -> None:
             os.environ["OPS_BENCH_PW"] = PASSWORD
             inventory = load_inventory(root / "inventory.yaml")
             book = load_playbook(REPO / "playbooks" / "pull-desktop-logs.yaml", inventory)
+            profile = None
+            if os.environ.get("OPS_BENCH_PROFILE"):  # a cProfile of the runner's process, to this path
+                import cProfile
+                profile = cProfile.Profile()
+                profile.enable()
             start = time.perf_counter()
             report = asyncio.run(run_playbook(book, inventory, RunOptions(output=root / "collected",
                                                                           forks=args.forks)))
             wall = time.perf_counter() - start
+            if profile is not None:
+                profile.disable()
+                profile.dump_stats(os.environ["OPS_BENCH_PROFILE"])
         finally:
             for _proc, conn in workers:
                 conn.send("stop")
@@ -99,8 +115,19 @@ def main() -> None:
         failed = {name: rec.error for name, rec in report.hosts.items() if rec.status != "ok"}
         files = sum(len(list((root / "collected" / report.run_id / h / "files").rglob("*.*")))
                     for h in report.hosts)
+    if os.environ.get("OPS_BENCH_TIMELINE"):  # when each host's steps started and ended, from the report
+        from datetime import datetime
+        t0 = min(datetime.fromisoformat(r.started) for r in report.hosts.values())
+        rows = []
+        for name, rec in report.hosts.items():
+            for step in rec.steps:
+                begin = (datetime.fromisoformat(step.started) - t0).total_seconds()
+                rows.append((name, step.name, round(begin, 2), round(begin + step.duration_s, 2)))
+        Path(os.environ["OPS_BENCH_TIMELINE"]).write_text("\n".join(map(str, rows)) + "\n")
+    me, labs = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     emit(ok=not failed and len(report.hosts) == args.hosts, failed=dict(list(failed.items())[:3]), wall=wall,
-         peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, files=files)
+         peak_rss_kib=me.ru_maxrss, files=files, cpu_runner_s=round(me.ru_utime + me.ru_stime, 2),
+         cpu_labs_s=round(labs.ru_utime + labs.ru_stime, 2))
 
 
 if __name__ == "__main__":

@@ -209,13 +209,19 @@ async def _drop_midway(conn: asyncssh.SSHClientConnection, sftp: asyncssh.SFTPCl
 
 
 class ArchiveDir:
-    """A temporary directory for a `compress` archive, removed on exit."""
+    """A temporary directory for a `compress` archive, made when first used, removed on exit."""
 
     def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="ops-lab-tgz-"))
+        self._path: Path | None = None
 
-    def __enter__(self) -> Path:
-        return self.path
+    def __enter__(self) -> ArchiveDir:
+        return self
+
+    def __truediv__(self, name: str) -> Path:
+        if self._path is None:
+            self._path = Path(tempfile.mkdtemp(prefix="ops-lab-tgz-"))
+        return self._path / name
 
     def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        if self._path is not None:
+            shutil.rmtree(self._path, ignore_errors=True)

@@ -288,6 +288,7 @@ class LabAppliance:
         task = asyncio.current_task()
         if task is not None:
             self._sessions.tasks.add(task)
+        term: Terminal | None = None
         try:
             if process.command is not None or process.subsystem is not None:
                 # CUCM-like: only interactive shells, no exec or subsystems.
@@ -297,11 +298,16 @@ class LabAppliance:
             term = Terminal(process.stdin, process.stdout, page_lines=self.config.page_lines,
                             output_chunk=self.config.output_chunk, output_delay=self.config.output_delay)
             await self._shell(term)
+            await term.flush()
             process.exit(0)
         except (SessionClosed, asyncio.CancelledError):
+            if term is not None:
+                term.flush_nowait()  # what was printed before the session ended still leaves
             process.close()
         except Exception:  # a session's bug must never take the appliance down
             log.exception("lab session failed")
+            if term is not None:
+                term.flush_nowait()
             process.close()
         finally:
             if task is not None:

@@ -16,6 +16,7 @@ import asyncssh
 PAGER_PROMPT = "Press <enter> for 1 line, <space> for one page, or <q> to quit"
 CTRL_C = "\x03"
 _ERASE_CHARS = ("\x7f", "\x08")
+_OUT_LIMIT = 64 * 1024  # buffered output beyond this is sent at once, waiting for the channel
 
 
 class Interrupted(Exception):
@@ -54,6 +55,10 @@ class Terminal:
         self.output_chunk = output_chunk
         self.output_delay = output_delay
         self.pagination = True
+        self._out: list[bytes] = []
+        self._out_size = 0
+        self._flush_handle: asyncio.Handle | None = None
+        self._closed: str | None = None
 
     # ------------------------------------------------------------------ output
 
@@ -69,16 +74,53 @@ class Terminal:
     async def _send(self, data: bytes) -> None:
         if not data:
             return
-        try:
-            if self.output_chunk > 0:
+        if self.output_chunk > 0:
+            await self.flush()
+            try:
                 for i in range(0, len(data), self.output_chunk):
                     if i and self.output_delay:
                         await asyncio.sleep(self.output_delay)
                     self._stdout.write(data[i:i + self.output_chunk])
                     await self._stdout.drain()
-            else:
-                self._stdout.write(data)
-                await self._stdout.drain()
+            except (BrokenPipeError, ConnectionError, asyncssh.Error) as exc:
+                raise SessionClosed(str(exc)) from exc
+            return
+        # Like a program on a pty behind sshd: what is written until the program next waits (for
+        # input, a timer, a transfer) leaves in one SSH packet, not one per write.
+        if self._closed is not None:
+            raise SessionClosed(self._closed)
+        self._out.append(data)
+        self._out_size += len(data)
+        if self._out_size >= _OUT_LIMIT:
+            await self.flush()
+        elif self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_out)
+
+    def _flush_out(self) -> None:
+        self._flush_handle = None
+        if not self._out or self._closed is not None:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        self._out_size = 0
+        try:
+            self._stdout.write(data)
+        except (BrokenPipeError, ConnectionError, asyncssh.Error) as exc:
+            self._closed = str(exc) or type(exc).__name__
+
+    def flush_nowait(self) -> None:
+        """Hand what is buffered to the channel now, without waiting (a session that is ending)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self._flush_out()
+
+    async def flush(self) -> None:
+        """Send what is buffered now and wait until the channel has room (at session end, too)."""
+        self.flush_nowait()
+        if self._closed is not None:
+            raise SessionClosed(self._closed)
+        try:
+            await self._stdout.drain()
         except (BrokenPipeError, ConnectionError, asyncssh.Error) as exc:
             raise SessionClosed(str(exc)) from exc
 
@@ -147,6 +189,7 @@ class Terminal:
     # ------------------------------------------------------------------ input
 
     async def _fill(self) -> None:
+        await self.flush()
         while True:
             try:
                 data = await self._stdin.read(4096)
