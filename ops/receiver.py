@@ -138,6 +138,9 @@ class _AccountState:
     uploads: set[_Upload] = field(default_factory=set)
     reserved: set[str] = field(default_factory=set)   # final paths of uploads in progress
     sessions: set[_SSHSession] = field(default_factory=set)
+    # Directories this receiver made itself: no client can turn one into a symlink, so path
+    # resolution need not lstat them again (a pull resolves each of them for every file).
+    own_dirs: set[str] = field(default_factory=set)
 
 
 @dataclass(eq=False)
@@ -320,8 +323,11 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
                 raise SFTPPermissionDenied("name reserved for uploads in progress")
             parts.append(name)
         local = self._root
+        own = self._state.own_dirs
         for name in parts:
             local = local + "/" + name
+            if local in own:
+                continue
             try:
                 st = os.lstat(local)
             except FileNotFoundError:
@@ -420,10 +426,12 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
     def mkdir(self, path: bytes, attrs: SFTPAttrs) -> None:
         _, local = self._resolve_nonroot(path)
         os.mkdir(local, 0o755)  # the client's mode is ignored: the toolkit must be able to read
+        self._state.own_dirs.add(local)
 
     def rmdir(self, path: bytes) -> None:
         _, local = self._resolve_nonroot(path)
         os.rmdir(local)
+        self._state.own_dirs.discard(local)
 
     def remove(self, path: bytes) -> None:
         self._resolve(path)
@@ -442,6 +450,8 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
             if any(u.final.startswith(prefix) for u in self._state.uploads):
                 raise SFTPFailure("directory has uploads in progress")
         os.rename(old_local, new_local)
+        if stat.S_ISDIR(st.st_mode):
+            self._state.own_dirs.clear()  # paths below the old name moved; lstat them again
         self._receiver._renamed(self._state, old_rel, new_rel, directory=stat.S_ISDIR(st.st_mode))
 
     def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:

@@ -21,18 +21,18 @@ from _common import emit
 PASSWORD = "bench-Fanout-pw-2290"
 REPO = Path(__file__).resolve().parents[2]
 WORKERS = 2
-BANNER_DELAY = float(os.environ.get("OPS_BENCH_BANNER", "2.0"))
 FILE_DELAY = 0.02
 
 
-def serve_labs(count: int, first: int, log_root: str, latency: bool, conn: Connection) -> None:
+def serve_labs(count: int, first: int, log_root: str, pace: float, conn: Connection) -> None:
     """Worker process: start `count` labs, report (name, port, fingerprint), serve until told to stop."""
     from ops.lab.server import LabAppliance, LabConfig
 
     async def main() -> None:
-        # `latency`: an appliance's pace, roughly: the CLI takes seconds to start, each file pushed
-        # takes a moment; without it the labs answer as fast as the CPU allows.
-        slow: dict[str, float] = {"banner_delay": BANNER_DELAY, "transfer_delay": FILE_DELAY} if latency else {}
+        # `pace`: an appliance's pace, roughly: the CLI takes `pace` seconds to start ("several seconds"
+        # on real appliances), each file pushed takes a moment; with 0 the labs answer as fast as the
+        # CPU allows.
+        slow: dict[str, float] = {"banner_delay": pace, "transfer_delay": FILE_DELAY} if pace else {}
         labs = [LabAppliance(LabConfig(hostname=f"fin-{first + i}", password=PASSWORD, log_root=Path(log_root),
                                        **slow))
                 for i in range(count)]
@@ -65,7 +65,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hosts", type=int, required=True)
     parser.add_argument("--forks", type=int, required=True)
-    parser.add_argument("--latency", action="store_true", help="labs with an appliance's pace (see serve_labs)")
+    parser.add_argument("--pace", type=float, default=0.0,
+                        help="seconds each lab takes to show its prompt, plus 20 ms a file (0: CPU speed)")
+    parser.add_argument("--output-in", type=Path, help="make the run directory under this directory (e.g. a tmpfs)")
     args = parser.parse_args()
 
     from ops.inventory import load_inventory
@@ -73,8 +75,10 @@ def main() -> None:
     from ops.playbook import load_playbook
     from ops.runner import RunOptions, run_playbook
 
-    with tempfile.TemporaryDirectory(prefix="ops-bench-fanout-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ops-bench-fanout-") as tmp, \
+            tempfile.TemporaryDirectory(prefix="ops-bench-fanout-out-", dir=args.output_in) as out_tmp:
         root = Path(tmp)
+        collected = Path(out_tmp) / "collected"
         logtree.generate_tree(root / "activelog", now=time.time())
         ctx = multiprocessing.get_context("spawn")
         workers = []
@@ -83,7 +87,7 @@ def main() -> None:
         for first in range(0, args.hosts, per):
             ours, theirs = ctx.Pipe()
             proc = ctx.Process(target=serve_labs, args=(min(per, args.hosts - first), first,
-                                                         str(root / "activelog"), args.latency, theirs), daemon=True)
+                                                         str(root / "activelog"), args.pace, theirs), daemon=True)
             proc.start()
             workers.append((proc, ours))
         try:
@@ -99,7 +103,7 @@ def main() -> None:
                 profile = cProfile.Profile()
                 profile.enable()
             start = time.perf_counter()
-            report = asyncio.run(run_playbook(book, inventory, RunOptions(output=root / "collected",
+            report = asyncio.run(run_playbook(book, inventory, RunOptions(output=collected,
                                                                           forks=args.forks)))
             wall = time.perf_counter() - start
             if profile is not None:
@@ -113,7 +117,7 @@ def main() -> None:
                 if proc.is_alive():
                     proc.terminate()
         failed = {name: rec.error for name, rec in report.hosts.items() if rec.status != "ok"}
-        files = sum(len(list((root / "collected" / report.run_id / h / "files").rglob("*.*")))
+        files = sum(len(list((collected / report.run_id / h / "files").rglob("*.*")))
                     for h in report.hosts)
     if os.environ.get("OPS_BENCH_TIMELINE"):  # when each host's steps started and ended, from the report
         from datetime import datetime

@@ -188,13 +188,34 @@ async def push(
                 await _ensure_dir(sftp, posixpath.dirname(remote), made)
                 if drop_in_last_file and index == len(uploads) - 1:
                     await _drop_midway(conn, sftp, local, remote)
-                await sftp.put(str(local), remote, block_size=256 * 1024)
+                await _upload(sftp, local, remote)
                 if transfer_delay:
                     await asyncio.sleep(transfer_delay)
                 if on_file is not None:
                     await on_file()
     except (OSError, asyncssh.Error) as exc:
         raise PushError(f"File transfer failed: {_reason(exc)}") from exc
+
+
+BLOCK = 256 * 1024
+IN_FLIGHT = 16  # write requests outstanding at once, as OpenSSH's sftp keeps several in flight
+
+
+async def _upload(sftp: asyncssh.SFTPClient, local: Path, remote: str) -> None:
+    """OPEN, WRITE..., CLOSE: what OpenSSH's `sftp put` sends, without the per-file STAT that
+    asyncssh's `put` adds to find out whether the target is a directory."""
+    with open(local, "rb") as src:
+        async with sftp.open(remote, "wb") as dst:
+            offset = 0
+            pending: list[Awaitable[int]] = []
+            while chunk := src.read(BLOCK):
+                pending.append(dst.write(chunk, offset))
+                offset += len(chunk)
+                if len(pending) >= IN_FLIGHT:
+                    await asyncio.gather(*pending)
+                    pending = []
+            if pending:
+                await asyncio.gather(*pending)
 
 
 async def _drop_midway(conn: asyncssh.SSHClientConnection, sftp: asyncssh.SFTPClient, local: Path,
