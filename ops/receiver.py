@@ -612,6 +612,7 @@ class Receiver:
                 sftp_factory=lambda chan: _JailedSFTPServer(chan, self),
                 sftp_version=3,
                 allow_scp=False, allow_pty=False, x11_forwarding=False, agent_forwarding=False,
+                line_editor=False,  # SFTP only: no shell to edit lines for, one layer less per write
                 kex_algs=kex, encryption_algs=ciphers, mac_algs=macs, compression_algs=["none"],
                 gss_host=None, gss_kex=False, gss_auth=False, host_based_auth=False,
                 public_key_auth=False, rdns_lookup=False,
