@@ -128,3 +128,15 @@ def test_parse_abstime() -> None:
     for bad in ("18:00 10/20/13", "2013-10-20", "25:00:10/20/13", "18:00:13/20/13", ""):
         with pytest.raises(ValueError, match="abstime"):
             parse_abstime(bad)
+
+
+def test_scan_descends_real_directories_and_follows_file_links_only(tmp_path: Path) -> None:
+    (tmp_path / "desktop" / "deep").mkdir(parents=True)
+    (tmp_path / "desktop" / "deep" / "b.log").write_text("bb")
+    (tmp_path / "a.log").write_text("a")
+    (tmp_path / "link.log").symlink_to(tmp_path / "a.log")
+    (tmp_path / "dirlink").symlink_to(tmp_path / "desktop")
+    (tmp_path / "dangling.log").symlink_to(tmp_path / "missing")
+    assert [(f.relpath, f.size) for f in scan(tmp_path)] == [("a.log", 1), ("desktop/deep/b.log", 2),
+                                                             ("link.log", 1)]
+    assert scan(tmp_path / "nothing-here") == []

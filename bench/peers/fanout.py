@@ -79,7 +79,12 @@ def main() -> None:
             tempfile.TemporaryDirectory(prefix="ops-bench-fanout-out-", dir=args.output_in) as out_tmp:
         root = Path(tmp)
         collected = Path(out_tmp) / "collected"
-        logtree.generate_tree(root / "activelog", now=time.time())
+        # The same tree in every run (the layout depends on `now`), its mtimes then moved to today,
+        # so every row pulls the same files.
+        layout_now = 1_790_000_000.0
+        shift = time.time() - layout_now
+        for f in logtree.generate_tree(root / "activelog", now=layout_now):
+            os.utime(root / "activelog" / f.relpath, (f.mtime + shift, f.mtime + shift))
         ctx = multiprocessing.get_context("spawn")
         workers = []
         hosts: list[tuple[str, int, str]] = []

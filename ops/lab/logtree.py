@@ -11,6 +11,7 @@ import fnmatch
 import os
 import random
 import re
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,20 +48,32 @@ class LogFile:
 
 
 def scan(root: Path) -> list[LogFile]:
-    """Every regular file currently below `root`, sorted by relpath."""
-    root = Path(root)
+    """Every regular file currently below `root`, sorted by relpath.
+
+    Directories are descended (not symlinks to them, as `os.walk` does); a symlink to a regular
+    file counts as that file. One `stat` per file: hundreds of labs scan the same tree at once.
+    """
     found: list[LogFile] = []
-    if not root.is_dir():
+    if not os.path.isdir(root):
         return found
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for fname in filenames:
-            path = Path(dirpath) / fname
+
+    def walk(directory: str, prefix: str) -> None:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return
+        for entry in entries:
             try:
-                st = path.stat()
+                if entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, f"{prefix}{entry.name}/")
+                    continue
+                st = entry.stat()
             except OSError:
                 continue
-            if path.is_file():
-                found.append(LogFile(path.relative_to(root).as_posix(), st.st_size, st.st_mtime))
+            if stat.S_ISREG(st.st_mode):
+                found.append(LogFile(prefix + entry.name, st.st_size, st.st_mtime))
+
+    walk(os.fspath(root), "")
     found.sort(key=lambda f: f.relpath)
     return found
 
