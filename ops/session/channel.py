@@ -185,12 +185,11 @@ class VOSChannel:
         return text[:match.start()] if match else text
 
     async def _send_command_line(self, command: str) -> None:
-        # The line and its return in one write, as a paste: the prompt is already shown, so the CLI
-        # reads the whole line from its input; the echo is still awaited and checked, so a line the
-        # CLI did not take fails here, naming it (one round trip a command, not two).
-        self._write(command + "\n")
-        echo = re.compile(r"\s*".join(re.escape(part) for part in command.split()) + r"[ \t]*\n")
+        self._write(command)
+        echo = re.compile(r"\s*".join(re.escape(part) for part in command.split()) + r"[ \t]*$")
         await self.read_until(echo, f"the echo of {command!r}")
+        self._write("\n")
+        await self.read_until(re.compile(r"\n"), f"the end of the echoed line of {command!r}")
 
     async def send(self, command: str, *, timeout: float | None = None, check: bool = True) -> str:
         """Run one command; returns its output (between the echo and the next prompt).
