@@ -249,6 +249,32 @@ def test_preexisting_symlinks_are_never_followed(tmp_path: Path) -> None:
     run(body())
 
 
+def test_a_made_directory_replaced_by_a_symlink_after_a_rename_is_not_followed(tmp_path: Path) -> None:
+    """The receiver skips lstat for directories it made itself; a rename forgets them all."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    async def body() -> None:
+        async with Receiver(tmp_path / "recv") as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                await sftp.mkdir("logs")
+                async with sftp.open("logs/a.log", "wb") as f:
+                    await f.write(b"a")
+                await sftp.rename("logs", "moved")
+                (account.directory / "logs").symlink_to(outside)  # planted by someone else
+                with pytest.raises(asyncssh.SFTPPermissionDenied):
+                    await sftp.open("logs/b.log", "wb")
+                await sftp.mkdir("moved/deeper")
+                async with sftp.open("moved/deeper/c.log", "wb") as f:
+                    await f.write(b"c")
+            assert list(outside.iterdir()) == []
+            assert (account.directory / "moved" / "a.log").read_bytes() == b"a"
+            assert (account.directory / "moved" / "deeper" / "c.log").read_bytes() == b"c"
+
+    run(body())
+
+
 def test_rename_stays_inside_and_never_overwrites(tmp_path: Path) -> None:
     async def body() -> None:
         async with Receiver(tmp_path / "recv") as receiver:
