@@ -517,3 +517,31 @@ def test_legacy_sftp_client_and_changed_host_key(tmp_path: Path) -> None:
                 assert tail.endswith("Executed command unsuccessfully\r\nadmin:")
 
     run(main())
+
+
+def test_push_pipelines_big_files_whole_into_the_receiver(tmp_path: Path) -> None:
+    """The lab's SFTP push (OPEN, WRITE in flight, CLOSE) delivers multi-block files byte for byte."""
+    import hashlib
+    import os
+
+    from ops.lab.push import BLOCK, IN_FLIGHT, PushTarget, push
+    from ops.receiver import Receiver
+
+    sizes = {"big.log": BLOCK * IN_FLIGHT * 2 + 12345, "one-block.log": BLOCK, "empty.log": 0}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(os.urandom(size))
+
+    async def body() -> None:
+        async with Receiver(tmp_path / "recv", listen_host="127.0.0.1") as receiver:
+            account = receiver.add_account("lab")
+
+            async def trust(_key: asyncssh.SSHKey) -> None:
+                return None
+            target = PushTarget("127.0.0.1", receiver.port, account.username, "in")
+            await push(target, account.password.reveal(), trust,
+                       [(tmp_path / name, f"in/{name}") for name in sizes], legacy=False)
+            got = {e.path: (e.size, e.sha256) for e in receiver.manifest("lab")}
+        assert got == {f"in/{name}": (size, hashlib.sha256((tmp_path / name).read_bytes()).hexdigest())
+                       for name, size in sizes.items()}
+
+    asyncio.run(asyncio.wait_for(body(), 60))
