@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ops.secrets import REFERENCE_FORMS, Secret, SecretError, reference_only, resolve
 from ops.session.transport import ACCEPT_NEW, STRICT, HostKeyPolicy
+from ops.timezones import zone
 from ops.yamlsource import Document, InputError, Problem, load, validate
 
 FINGERPRINT_RE = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
@@ -120,6 +121,13 @@ class HostFields(_Strict):
     lab: bool | LabOptions | None = None
     rest: RestFields | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone(value)
+        return value
 
     @field_validator("password")
     @classmethod
@@ -306,7 +314,7 @@ def _build_host(doc: Document, name: str, fields: HostFields, model: InventoryFi
     rest = _merge_rest(doc, defaults.rest, fields.rest)
     return Host(name=name, address=address or "127.0.0.1", port=pick("port") or 22, username=username,
                 password_ref=password_ref, host_key=policy, connect_timeout=pick("connect_timeout") or 30.0,
-                lab=lab, groups=groups, vars=variables,
+                lab=lab, groups=groups, vars=variables, timezone=pick("timezone"),
                 retries=pick("retries") if pick("retries") is not None else 2, rest=rest)
 
 

@@ -140,6 +140,25 @@ def test_abstime_in_the_admins_zone_is_converted_to_the_appliances() -> None:
         Abstime.model_validate({"from": "2026-11-24 08:00", "to": "2026-11-24 12:00", "timezone": "Mars/Olympus"})
 
 
+def test_abstime_is_sent_in_the_time_zone_the_inventory_gives_the_host(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    book = _book(tmp_path, "{path: 'desktop/logs/*', abstime: {from: '2026-11-24 08:00', to: '2026-11-24 12:00', "
+                           "timezone: Europe/Berlin}, max_clock_skew: null}")
+
+    async def go() -> list[str]:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD)) as lab:
+            path = write_inventory(tmp_path / "inventory.yaml", {"node1": lab})
+            path.write_text(path.read_text() + "    timezone: America/New_York\n")
+            inventory = load_inventory(path)
+            assert inventory.hosts["node1"].timezone == "America/New_York"
+            await run_playbook(load_playbook(book, inventory), inventory, RunOptions(output=tmp_path / "out"))
+            return list(lab.commands)
+
+    sent = [c for c in run(go()) if c.startswith("file get activelog")]
+    assert sent == ["file get activelog desktop/logs/* abstime 02:00:11/24/26 06:00:11/24/26"]
+
+
 def test_path_or_set_not_both() -> None:
     with pytest.raises(ValueError, match="path or set"):
         ActivelogArgs.model_validate({"path": "x/*", "set": "platform"})

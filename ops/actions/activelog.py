@@ -13,7 +13,6 @@ import time
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,6 +24,7 @@ from ops.parsers.ntp import appliance_time
 from ops.session.channel import Answer
 from ops.session.errors import SessionError
 from ops.state import StepState, normalise
+from ops.timezones import zone
 
 UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400, "months": 30 * 86400}
 RELTIME_UNITS = tuple(UNIT_SECONDS)
@@ -176,13 +176,6 @@ class ActivelogArgs(Args):
             return [self]
         return [self.model_copy(update={"path": path, "recurs": recurs or self.recurs, "log_set": None})
                 for path, recurs in LOG_SETS[self.log_set].paths]
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from None
 
 
 def build_command(args: ActivelogArgs) -> str:
