@@ -86,19 +86,24 @@ def _no_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)  # type: ignore[arg-type]
 
 
-def _positions(node: yaml.Node | None, loc: Loc, out: dict[Loc, int]) -> None:
+def _positions(node: yaml.Node | None, loc: Loc, out: dict[Loc, int], seen: set[int] | None = None) -> None:
+    """The line of every key and item. A node reached again through an alias is not walked again
+    (nested aliases would multiply the walk with each level); its own line is recorded."""
     if node is None:
         return
     out.setdefault(loc, node.start_mark.line + 1)
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value
             out[loc + (key,)] = key_node.start_mark.line + 1
-            _positions(value_node, loc + (key,), out)
-            out[loc + (key,)] = key_node.start_mark.line + 1
+            _positions(value_node, loc + (key,), out, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _positions(item, loc + (index,), out)
+            _positions(item, loc + (index,), out, seen)
 
 
 def load(path: Path, what: str) -> Document:
@@ -116,8 +121,12 @@ def load(path: Path, what: str) -> Document:
     except OSError as exc:
         raise InputError([Problem(str(path), None, "", f"cannot read {what}: {exc.strerror}")]) from None
     try:
-        node = yaml.compose(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506
+        loader = _Loader(text)  # one parse gives both the nodes (for lines) and the data
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -51,3 +51,20 @@ def test_validate_command_exits_2_and_names_the_place(case: Path, capsys: pytest
 def test_good_files_validate(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(CORPUS / "_good_playbook.yaml"), "-i", str(CORPUS / "_good_inventory.yaml")]) == 0
     assert "ok (1 steps, 1 host(s))" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(30)
+def test_nested_aliases_load_without_walking_every_expansion(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few hundred bytes of nested aliases expand to millions of nodes; loading must not walk them."""
+    monkeypatch.setenv("OPS_TEST_PW", "x-not-used-x")
+    levels = ["    l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"    l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
+    path = tmp_path / "inventory.yaml"
+    path.write_text("defaults: {password: env:OPS_TEST_PW}\ngroups: {finesse: {hosts: [node1]}}\nhosts:\n"
+                    "  node1:\n    address: 10.0.0.1\n    vars:\n" + "\n".join("  " + line for line in levels)
+                    + "\n    port: 70000\n")
+    with pytest.raises(InputError) as info:
+        load_inventory(path)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:17: hosts.node1.port: Input should be less than or equal to 65535"]
