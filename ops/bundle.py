@@ -86,12 +86,10 @@ def _manifests(run_dir: Path) -> dict[str, dict[str, dict[str, object]]]:
 
 
 def _digest(path: Path) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
+    """(bytes read, sha256) of a file as it is now."""
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
+        sha = hashlib.file_digest(handle, "sha256").hexdigest()
+        return handle.tell(), sha
 
 
 def _order(parts: tuple[str, ...]) -> tuple[int, str, int, tuple[str, ...]]:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ops.secrets import REFERENCE_FORMS, Secret, SecretError, reference_only, resolve
-from ops.session.transport import ACCEPT_NEW, STRICT, HostKeyPolicy
+from ops.session.hostkey import ACCEPT_NEW, STRICT, HostKeyPolicy
 from ops.timezones import zone
 from ops.yamlsource import Document, InputError, Problem, load, validate
 

@@ -27,11 +27,10 @@ from ops.actions.base import Action
 from ops.inventory import Host, Inventory
 from ops.retention import Keep
 from ops.templating import TemplateError, condition_names, references, render
-from ops.yamlsource import Document, InputError, Problem, load, problems_from
+from ops.yamlsource import Document, InputError, Problem, load, problems_from, validate
 
 STEP_KEYS = {"name", "when", "register", "ignore_errors"}
 VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-BUILTINS = ("inventory_hostname", "run_id", "host")
 
 
 class PlaybookHeader(BaseModel):
@@ -53,7 +52,6 @@ class Step:
     when: str | bool | None
     register: str | None
     ignore_errors: bool
-    line: int | None
 
     def args_for(self, context: dict[str, Any]) -> Any:
         """The action's validated arguments with templates rendered for one host."""
@@ -102,17 +100,14 @@ def _step(doc: Document, index: int, raw: Any, problems: list[Problem]) -> Step 
         return None
     action = ACTIONS[known[0]]
     return Step(index=index, name=name, action=action, raw_args=raw[known[0]] if raw[known[0]] is not None else {},
-                when=when, register=register, ignore_errors=bool(ignore), line=doc.line(loc))
+                when=when, register=register, ignore_errors=bool(ignore))
 
 
 def load_playbook(path: Path, inventory: Inventory | None = None) -> Playbook:
     doc = load(path, "playbook")
     if not isinstance(doc.data, dict):
         raise InputError([doc.problem((), "a playbook is a mapping with name:, hosts:, vars: and steps:")])
-    try:
-        header = PlaybookHeader.model_validate(doc.data)
-    except ValidationError as exc:
-        raise InputError(problems_from(doc, exc)) from None
+    header = validate(doc, PlaybookHeader)
     problems: list[Problem] = []
     for key in header.vars:
         if not VAR_NAME_RE.match(str(key)):

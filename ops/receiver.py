@@ -182,14 +182,12 @@ class _ReadHandle:
     fd: int
 
 
-def _store(upload: _Upload, offset: int, data: bytes, hash_it: bool) -> None:
-    """Write `data` at `offset` and extend the running hash (may run in a worker thread)."""
+def _store(upload: _Upload, offset: int, data: bytes) -> None:
+    """Write `data` at `offset` (may run in a worker thread); in-order data is hashed by the caller."""
     view = memoryview(data)
     written = 0
     while written < len(data):
         written += os.pwrite(upload.fd, view[written:], offset + written)
-    if hash_it:
-        upload.hasher.update(data)
 
 
 def _store_chunks(upload: _Upload, offset: int, chunks: list[bytes]) -> None:
@@ -199,7 +197,7 @@ def _store_chunks(upload: _Upload, offset: int, chunks: list[bytes]) -> None:
         total = sum(len(c) for c in batch)
         done = os.pwritev(upload.fd, batch, offset)
         if done < total:  # a short write: finish the rest in plain writes
-            _store(upload, offset + done, b"".join(batch)[done:], False)
+            _store(upload, offset + done, b"".join(batch)[done:])
         offset += total
     for chunk in chunks:
         upload.hasher.update(chunk)
@@ -816,12 +814,12 @@ class Receiver:
             return len(data)
         if len(data) < _THREAD_WRITE_MIN:
             try:
-                _store(upload, offset, data, hash_it)
+                _store(upload, offset, data)
             except OSError as exc:
                 upload.failed = f"write failed: {exc.strerror or exc}"
                 raise
             return len(data)
-        return self._write_in_thread(upload, offset, data, hash_it)
+        return self._write_in_thread(upload, offset, data)
 
     async def _flush(self, upload: _Upload, result: int = 0) -> int:
         """Hand the gathered in-order data to a worker thread, after the previous batch is on disk."""
@@ -854,8 +852,8 @@ class Receiver:
             with contextlib.suppress(Exception):
                 await asyncio.shield(upload.inflight)
 
-    async def _write_in_thread(self, upload: _Upload, offset: int, data: bytes, hash_it: bool) -> int:
-        future = asyncio.get_running_loop().run_in_executor(None, _store, upload, offset, data, hash_it)
+    async def _write_in_thread(self, upload: _Upload, offset: int, data: bytes) -> int:
+        future = asyncio.get_running_loop().run_in_executor(None, _store, upload, offset, data)
         upload.inflight = future
         try:
             await future
@@ -929,12 +927,9 @@ class Receiver:
 
     async def _finish_out_of_order(self, upload: _Upload) -> None:
         def digest() -> str:
-            h = hashlib.sha256()
             # The upload's own descriptor may be write-only; read through a fresh one.
             with open(upload.temp, "rb", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW)) as fh:
-                while chunk := fh.read(1 << 20):
-                    h.update(chunk)
-            return h.hexdigest()
+                return hashlib.file_digest(fh, "sha256").hexdigest()
         # Out-of-order writes (rare: only some clients' parallel requests) cost a re-read; do it
         # off the event loop so other transfers keep flowing.
         sha = await asyncio.to_thread(digest)

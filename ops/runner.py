@@ -68,13 +68,10 @@ def _whole(path: Path, entry: ManifestEntry) -> bool:
     try:
         if path.stat().st_size != entry.size:
             return False
-        digest = hashlib.sha256()
         with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+            return hashlib.file_digest(handle, "sha256").hexdigest() == entry.sha256
     except OSError:
         return False
-    return digest.hexdigest() == entry.sha256
 
 
 def new_run_id() -> str:
@@ -119,12 +116,12 @@ class HostRun(HostContext):
         except (OSError, ValueError):
             return []
         damaged = []
+        files = (self.host_dir / "files").resolve()
         for item in entries if isinstance(entries, list) else []:
             try:
                 entry = ManifestEntry(str(item["path"]), int(item["size"]), str(item["sha256"]))
             except (KeyError, TypeError, ValueError):
                 continue
-            files = (self.host_dir / "files").resolve()
             path = (files / entry.path).resolve()
             if not path.is_relative_to(files) or path.is_symlink():
                 continue  # a manifest naming something outside the host's files is ignored, never touched

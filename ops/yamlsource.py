@@ -141,13 +141,12 @@ def load(path: Path, what: str) -> Document:
     return Document(path, data, lines)
 
 
-def validate(doc: Document, model: type[BaseModel], data: Any = None,
-             loc: Loc = ()) -> Any:
-    """Validate `data` (default: the whole document) with a pydantic model, mapping errors to lines."""
+def validate(doc: Document, model: type[BaseModel]) -> Any:
+    """Validate the whole document with a pydantic model, mapping errors to lines."""
     try:
-        return model.model_validate(doc.data if data is None else data)
+        return model.model_validate(doc.data)
     except ValidationError as exc:
-        raise InputError(problems_from(doc, exc, loc)) from None
+        raise InputError(problems_from(doc, exc)) from None
 
 
 def problems_from(doc: Document, exc: ValidationError, loc: Loc = ()) -> list[Problem]:

@@ -17,27 +17,9 @@ import asyncssh
 
 from ops.secrets import Secret
 from ops.session.errors import AuthError, ConnectError, HostKeyError
+from ops.session.hostkey import ACCEPT_NEW, STRICT, HostKeyPolicy
 
-STRICT = "strict"
-ACCEPT_NEW = "accept-new"
-
-
-@dataclass(frozen=True)
-class HostKeyPolicy:
-    """How to trust an appliance's host key.
-
-    `strict` checks `known_hosts` (default `~/.ssh/known_hosts`); `accept-new` trusts a host
-    seen for the first time and records its key there, but refuses a changed key;
-    `fingerprint` pins one `SHA256:...` fingerprint.
-    """
-
-    mode: str = STRICT
-    known_hosts: Path | None = None
-    fingerprint: str | None = None
-
-    def known_hosts_path(self) -> Path:
-        return self.known_hosts or Path.home() / ".ssh" / "known_hosts"
-
+__all__ = ["ACCEPT_NEW", "STRICT", "HostKeyPolicy", "Target", "connect", "open_shell"]
 
 @dataclass(frozen=True)
 class Target:
