@@ -14,9 +14,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from ops.report import HostRecord, RunReport, recap_lines
-
-STATUS_CLASS = {"ok": "ok", "changed": "changed", "failed": "failed", "ignored": "ignored", "skipped": "skipped"}
+from ops.report import STEP_STATUSES, HostRecord, RunReport, recap_lines, write_atomic
 
 CSS = """
 :root { --ok:#1a7f37; --changed:#9a6700; --failed:#cf222e; --ignored:#8250df; --skipped:#6e7781;
@@ -67,7 +65,7 @@ def human_size(size: int) -> str:
 
 
 def _badge(status: str) -> str:
-    return f'<span class="badge {STATUS_CLASS.get(status, "skipped")}">{e(status)}</span>'
+    return f'<span class="badge {status if status in STEP_STATUSES else "skipped"}">{e(status)}</span>'
 
 
 def _anchor(name: str) -> str:
@@ -179,7 +177,7 @@ def _steps_table(host: HostRecord) -> str:
 def _files_table(host: HostRecord) -> str:
     if not host.files:
         return ""
-    total = sum(int(f.get("size", 0)) for f in host.files)
+    total = host.total_bytes
     rows = "".join(
         f"<tr><td class=\"mono\">{e(f.get('path'))}</td><td class=\"num\" title=\"{e(f.get('size'))} bytes\">"
         f"{e(human_size(int(f.get('size', 0))))}</td>"
@@ -209,10 +207,10 @@ def _hosts_table(report: RunReport) -> str:
     rows = []
     for name, host in report.hosts.items():
         c = host.counts()
-        size = sum(int(f.get("size", 0)) for f in host.files)
+        size = host.total_bytes
         rows.append(f'<tr><td><a href="#{e(_anchor(name))}">{e(name)}</a></td><td>{_badge(host.status)}</td>'
                     f"<td class=\"num\">{host.duration_s:.3f} s</td>"
-                    + "".join(f'<td class="num">{c[k]}</td>' for k in ("ok", "changed", "failed", "ignored", "skipped"))
+                    + "".join(f'<td class="num">{c[k]}</td>' for k in STEP_STATUSES)
                     + f'<td class="num">{len(host.files)}</td><td class="num" title="{size} bytes">'
                     f"{e(human_size(size))}</td><td class=\"error\">{e(host.error)}</td></tr>")
     return ("<table><thead><tr><th>host</th><th>status</th><th class=\"num\">duration</th><th class=\"num\">ok</th>"
@@ -249,8 +247,6 @@ def render_html(report: RunReport, *, links: bool = False) -> str:
 
 
 def write_html(report: RunReport, path: Path, run_dir: Path | None = None) -> Path:
-    from ops.report import write_atomic
-
     links = run_dir is not None and path.parent.resolve() == run_dir.resolve()
     write_atomic(path, render_html(report, links=links))
     return path

@@ -25,6 +25,7 @@ from typing import Any
 from ops.secrets import mask
 
 SCHEMA_VERSION = 1
+STEP_STATUSES = ("ok", "changed", "failed", "ignored", "skipped")
 
 
 @dataclass
@@ -50,10 +51,14 @@ class HostRecord:
     files: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        out = {"ok": 0, "changed": 0, "failed": 0, "ignored": 0, "skipped": 0}
+        out = dict.fromkeys(STEP_STATUSES, 0)
         for step in self.steps:
             out[step.status] = out.get(step.status, 0) + 1
         return out
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(int(f.get("size", 0)) for f in self.files)
 
 
 @dataclass
@@ -80,9 +85,7 @@ class RunReport:
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
+    return str(value)  # paths and anything else
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
@@ -114,7 +117,7 @@ def recap_lines(report: RunReport) -> list[str]:
     for name, rec in report.hosts.items():
         c = rec.counts()
         files = len(rec.files)
-        size = sum(int(f.get("size", 0)) for f in rec.files)
+        size = rec.total_bytes
         line = (f"{name:<{width}} : {rec.status:<6} ok={c['ok']:<3} changed={c['changed']:<3} failed={c['failed']:<3} "
                 f"skipped={c['skipped']:<3} ignored={c['ignored']:<3} files={files:<4} bytes={size}")
         if rec.error:

@@ -23,6 +23,8 @@ import copy
 import sys
 from typing import Any
 
+from ops.report import STEP_STATUSES
+
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TEMPLATE_DEF: dict[str, Any] = {"type": "string", "pattern": r"\{\{.*\}\}",
                                 "description": "a {{ template }}, rendered for each host before the step runs"}
@@ -140,7 +142,6 @@ def inventory_schema() -> dict[str, Any]:
 
 
 _STATUS_HOST = ["ok", "failed", "skipped"]
-_STATUS_STEP = ["ok", "changed", "failed", "ignored", "skipped"]
 
 
 def report_schema() -> dict[str, Any]:
@@ -187,7 +188,7 @@ def report_schema() -> dict[str, Any]:
                 "properties": {
                     "name": {"type": "string"},
                     "action": {"type": "string"},
-                    "status": {"enum": _STATUS_STEP},
+                    "status": {"enum": list(STEP_STATUSES)},
                     "message": {"type": "string"},
                     "started": time,
                     "duration_s": {"type": "number", "minimum": 0},

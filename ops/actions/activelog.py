@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult, check_regex
 from ops.logsets import LOG_SETS
 from ops.parsers.activelog import FILES_RE, parse_announcement, parse_file_list, transfer_completed
 from ops.parsers.errors import failure_reason
@@ -156,11 +156,7 @@ class ActivelogArgs(Args):
             return value
         if not value or any(c.isspace() for c in value):
             raise ValueError("match is a regex without spaces (the appliance splits its command line on them)")
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"match is not a valid regex: {exc}") from None
-        return value
+        return check_regex(value, "match")
 
     @model_validator(mode="after")
     def _one_window(self) -> ActivelogArgs:
@@ -226,8 +222,7 @@ class ActivelogAction(Action):
         if args.since:
             files, unchanged = self._drop_unchanged(ctx, files, previous)
             data["files_unchanged"] = unchanged
-            data["window"] = "all" if previous is None and args.reltime is None and args.abstime is None else (
-                f"{args.reltime.cli()}" if args.reltime else (args.abstime.cli() if args.abstime else ""))
+            data["window"] = args.reltime.cli() if args.reltime else args.abstime.cli() if args.abstime else "all"
             ctx.pull_state().record(ctx.host.name, ctx.step_name, started,
                                     {normalise(f["path"]): f["sha256"] for f in files})
         data["files"] = files
@@ -307,14 +302,13 @@ class ActivelogAction(Action):
             "compressed": args.compress,
         }
         complete = args.compress or (len(received) == announced.files and got_bytes == announced.bytes)
-        if failure is not None or not transfer_completed(output) or (args.verify and not complete):
+        if failure is None and not transfer_completed(output):
+            failure = "the appliance did not report 'Transfer completed'"
+        if failure is not None or (args.verify and not complete):
             if not args.compress and not complete:
                 data["missing"] = await self._missing(ctx, args, received)
             raise StepFailed(_failure_message(ctx.host.name, announced.files, announced.bytes, received, got_bytes,
-                                              data.get("missing", []), failure or (
-                                                  None if transfer_completed(output)
-                                                  else "the appliance did not report 'Transfer completed'")),
-                             data)
+                                              data.get("missing", []), failure), data)
         if args.compress and not received:
             raise StepFailed("compressed transfer reported complete but no archive arrived", data)
         return StepResult(ok=True, changed=True, files=files,

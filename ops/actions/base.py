@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,15 @@ class Args(BaseModel):
     """Base of every action's arguments: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def check_regex(value: str, what: str) -> str:
+    """`value` if it compiles as a regular expression; otherwise ValueError naming `what`."""
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{what} is not a valid regex: {exc}") from None
+    return value
 
 
 class StepFailed(Exception):

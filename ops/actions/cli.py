@@ -17,7 +17,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult, check_regex
 from ops.secrets import Secret, is_reference
 from ops.session.channel import Answer
 
@@ -30,11 +30,7 @@ class PromptArgs(Args):
     @field_validator("expect")
     @classmethod
     def _regex(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"expect is not a valid regex: {exc}") from None
-        return value
+        return check_regex(value, "expect")
 
 
 class CliArgs(Args):
@@ -53,12 +49,7 @@ class CliArgs(Args):
     @field_validator("fail_when")
     @classmethod
     def _fail_regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"fail_when is not a valid regex: {exc}") from None
-        return value
+        return value if value is None else check_regex(value, "fail_when")
 
 
 def _answer_value(ctx: HostContext, prompt: PromptArgs, base: str) -> str | Secret:

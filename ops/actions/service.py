@@ -37,16 +37,20 @@ class ServiceArgs(Args):
         return value
 
 
+def _command(args: ServiceArgs) -> str:
+    return f"utils service {args.action} {args.name}"
+
+
 class ServiceAction(Action):
     name = "service"
     Args = ServiceArgs
 
     def commands(self, args: ServiceArgs) -> list[str]:
-        return [f"utils service {args.action} {args.name}"] + (["utils service list"] if args.verify else [])
+        return [_command(args)] + (["utils service list"] if args.verify else [])
 
     async def run(self, ctx: HostContext, args: ServiceArgs) -> StepResult:
         channel = await ctx.channel()
-        command = f"utils service {args.action} {args.name}"
+        command = _command(args)
         want = "STOPPED" if args.action == "stop" else "STARTED"
         try:
             output = await asyncio.wait_for(channel.send(command, timeout=args.timeout), args.timeout)

@@ -19,14 +19,14 @@ the host's run directory and the step fails naming that file, so nobody is locke
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.parsers.errors import one_line
+from ops.report import write_atomic
 from ops.secrets import REFERENCE_FORMS, Secret, SecretError, is_reference, mask
 from ops.session.channel import Answer, VOSChannel
 from ops.session.errors import CommandFailed, SessionError
@@ -71,10 +71,6 @@ class ResetFailed(Exception):
         self.unknown_command = unknown_command
 
 
-def _reason(text: str) -> str:
-    return " / ".join(ln.strip() for ln in text.splitlines() if ln.strip()) or "(no output)"
-
-
 async def reset_once(channel: VOSChannel, command: str, password: Secret, timeout: float) -> None:
     """One `utils reset_*_password` dialog; raises ResetFailed with the appliance's reason."""
     answers = [
@@ -84,24 +80,13 @@ async def reset_once(channel: VOSChannel, command: str, password: Secret, timeou
     try:
         result = await channel.dialog(command, answers, timeout=timeout)
     except CommandFailed as exc:
-        raise ResetFailed(_reason(exc.output) if exc.output else str(exc),
+        raise ResetFailed(one_line(exc.output) if exc.output else str(exc),
                           unknown_command=bool(INVALID_RE.search(exc.output or str(exc)))) from None
     if len(result.answered) < 2:
-        raise ResetFailed(f"the appliance did not ask for the new password twice: {_reason(result.output)}",
+        raise ResetFailed(f"the appliance did not ask for the new password twice: {one_line(result.output)}",
                           unknown_command=bool(INVALID_RE.search(result.output)))
     if TROUBLE_RE.search(result.output):
-        raise ResetFailed(_reason(result.output))
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to a file only its owner can read (created 0600, and made so if it existed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode("utf-8"))
-    finally:
-        os.close(fd)
+        raise ResetFailed(one_line(result.output))
 
 
 class UIPasswordResetAction(Action):
@@ -141,7 +126,7 @@ class UIPasswordResetAction(Action):
             await reset_once(channel, used, original, args.timeout)
         except (ResetFailed, SessionError) as exc:
             path = ctx.host_dir / TEMP_FILE
-            write_private(path, temporary.reveal() + "\n")
+            write_atomic(path, temporary.reveal() + "\n", mode=0o600)  # only its owner can read it
             raise StepFailed(
                 f"SECOND RESET FAILED: the admin UI password was set to a temporary one, but setting it back to "
                 f"the original ({args.password}) failed: {mask(str(exc))}. The temporary password, which is the "

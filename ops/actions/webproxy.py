@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.parsers.errors import one_line
 from ops.session.errors import CommandFailed
 
 CLEARED_RE = re.compile(r"(?:success\w*\s+cleared|cleared\s+successfully)\s+(?:the\s+)?(\w+)?", re.I)
@@ -26,16 +27,20 @@ class WebproxyArgs(Args):
     timeout: float = Field(120.0, gt=0)
 
 
+def _command(args: WebproxyArgs) -> str:
+    return f"utils webproxy cache clear {args.cache}"
+
+
 class WebproxyCacheClearAction(Action):
     name = "webproxy_cache_clear"
     Args = WebproxyArgs
 
     def commands(self, args: WebproxyArgs) -> list[str]:
-        return [f"utils webproxy cache clear {args.cache}"]
+        return [_command(args)]
 
     async def run(self, ctx: HostContext, args: WebproxyArgs) -> StepResult:
         channel = await ctx.channel()
-        command = f"utils webproxy cache clear {args.cache}"
+        command = _command(args)
         try:
             output = await channel.send(command, timeout=args.timeout)
         except CommandFailed as exc:
@@ -43,6 +48,5 @@ class WebproxyCacheClearAction(Action):
         cleared = [m.group(1) for m in CLEARED_RE.finditer(output) if m.group(1)]
         data = {"command": command, "output": output, "cleared": cleared}
         if not cleared or TROUBLE_RE.search(output):
-            text = " / ".join(ln.strip() for ln in output.splitlines() if ln.strip()) or "(no output)"
-            raise StepFailed(f"{command!r} did not report a cleared cache: {text}", data)
+            raise StepFailed(f"{command!r} did not report a cleared cache: {one_line(output)}", data)
         return StepResult(ok=True, changed=True, message=f"cleared {', '.join(cleared)} cache", data=data)

@@ -7,6 +7,11 @@ import re
 FAILED_RE = re.compile(r"Executed command unsuccessfully\.?", re.I)
 
 
+def one_line(text: str, empty: str = "(no output)") -> str:
+    """The non-blank lines of `text` joined with ` / `, for a one-line message."""
+    return " / ".join(ln.strip() for ln in text.splitlines() if ln.strip()) or empty
+
+
 def failure_reason(text: str) -> str | None:
     """The lines explaining an `Executed command unsuccessfully`, or None when it did not fail."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]

@@ -17,6 +17,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from ops.parsers.errors import one_line
+
 STATES = frozenset({"ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
                     "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "UNKNOWN"})
 ROW_RE = re.compile(r"^(tcp|udp|raw)6?\s+\d+\s+\d+\s+\S+:\S*\s+\S+:\S*", re.I)
@@ -103,8 +105,7 @@ def parse_network_status(text: str) -> list[Connection]:
     Raises NetworkStatusError when the output is the appliance refusing the command.
     """
     if FAILED_RE.search(text):
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        raise NetworkStatusError(" / ".join(lines) or "the appliance refused the command")
+        raise NetworkStatusError(one_line(text, "the appliance refused the command"))
     records = []
     for line in text.splitlines():
         if line.startswith("Active UNIX domain sockets"):
