@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ops.lab.terminal import Terminal
@@ -41,8 +41,12 @@ class CommandContext:
 
     term: Terminal
     lab: LabAppliance
-    command: Command | None = None
-    session: dict[str, object] = field(default_factory=dict)
+
+
+def no_args(args: list[str]) -> None:
+    """For commands that take no options: the first one given is refused, as the CLI does."""
+    if args:
+        raise CommandError(f"Invalid option: {args[0]}", syntax=True)
 
 
 Handler = Callable[[CommandContext, list[str]], Awaitable[None]]
@@ -113,7 +117,6 @@ class Registry:
         cmd, args = self.lookup(words)
         if cmd is None or help_wanted:
             return await self._unknown(ctx, words, help_wanted)
-        ctx.command = cmd
         try:
             await cmd.handler(ctx, args)
         except CommandError as exc:

@@ -47,8 +47,8 @@ class LogFile:
 # --------------------------------------------------------------------------- selection
 
 
-def scan(root: Path) -> list[LogFile]:
-    """Every regular file currently below `root`, sorted by relpath.
+def scan(root: Path, prefix: str = "") -> list[LogFile]:
+    """Every regular file currently below `root`, sorted by relpath (`prefix` + path below root).
 
     Directories are descended (not symlinks to them, as `os.walk` does); a symlink to a regular
     file counts as that file. One `stat` per file: hundreds of labs scan the same tree at once.
@@ -73,7 +73,7 @@ def scan(root: Path) -> list[LogFile]:
             if stat.S_ISREG(st.st_mode):
                 found.append(LogFile(prefix + entry.name, st.st_size, st.st_mtime))
 
-    walk(os.fspath(root), "")
+    walk(os.fspath(root), prefix)
     found.sort(key=lambda f: f.relpath)
     return found
 
@@ -90,31 +90,16 @@ def parse_abstime(text: str) -> datetime:
         raise ValueError(f"invalid abstime {text!r}: {exc}") from None
 
 
-def _normalise_spec(spec: str) -> list[str]:
+def spec_parts(spec: str) -> list[str]:
+    """The path components of a file-spec below activelog; ValueError for `..`."""
     parts = [p for p in spec.replace("\\", "/").split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
         raise ValueError(f"invalid file spec {spec!r}: '..' is not allowed")
     return parts
 
 
-def _files_below(directory: Path, root: Path) -> list[LogFile]:
-    prefix = directory.relative_to(root).as_posix()
-    return [
-        LogFile(f"{prefix}/{f.relpath}" if prefix != "." else f.relpath, f.size, f.mtime)
-        for f in scan(directory)
-    ]
-
-
-def _stat_file(path: Path, root: Path) -> LogFile | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return LogFile(path.relative_to(root).as_posix(), st.st_size, st.st_mtime)
-
-
 def _candidates(root: Path, spec: str, recurs: bool) -> list[LogFile]:
-    parts = _normalise_spec(spec)
+    parts = spec_parts(spec)
     if parts and any(c in _GLOB_CHARS for c in "".join(parts[:-1])):
         raise ValueError(f"invalid file spec {spec!r}: only the last component may be a pattern")
     target = root.joinpath(*parts)
@@ -126,16 +111,19 @@ def _candidates(root: Path, spec: str, recurs: bool) -> list[LogFile]:
         directory, pattern = root.joinpath(*parts[:-1]), parts[-1]
     if not directory.is_dir():
         return []
-    picked: list[LogFile] = []
-    for entry in sorted(directory.iterdir()):
+    picked: list[LogFile] = []  # in any order: select() sorts
+    for entry in directory.iterdir():
         if not fnmatch.fnmatchcase(entry.name, pattern):
             continue
-        if entry.is_file():
-            f = _stat_file(entry, root)
-            if f is not None:
-                picked.append(f)
-        elif entry.is_dir() and recurs:
-            picked.extend(_files_below(entry, root))
+        try:
+            st = entry.stat()  # one stat, following links as before
+        except OSError:
+            continue
+        relpath = entry.relative_to(root).as_posix()
+        if stat.S_ISREG(st.st_mode):
+            picked.append(LogFile(relpath, st.st_size, st.st_mtime))
+        elif stat.S_ISDIR(st.st_mode) and recurs:
+            picked.extend(scan(entry, prefix=relpath + "/"))
     return picked
 
 

@@ -46,10 +46,6 @@ class PushRecord:
     ok: bool = True
     error: str = ""
 
-    @property
-    def target(self) -> str:
-        return f"{self.username}@{self.host}:{self.port}:{self.directory}"
-
 
 class PushError(Exception):
     """A transfer failed; the message is what the appliance prints (never holds the password)."""

@@ -180,6 +180,7 @@ class LabAppliance:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Create the log tree if needed and listen for SSH on host:port (0 = any free port)."""
+        faults.check(self.config.faults)  # before any work: an unknown fault leaves nothing behind
         if "clock_skew" in self.config.faults and not self.config.clock_skew:
             self.config.clock_skew = 3 * 3600.0
         if self.config.now is None:
@@ -190,7 +191,6 @@ class LabAppliance:
             await asyncio.to_thread(logtree.generate_tree, self._log_root, now=self.now, seed=self.config.seed)
         else:
             self._log_root.mkdir(parents=True, exist_ok=True)
-        faults.check(self.config.faults)
         if "refused" in self.config.faults:
             with socket.socket() as probe:
                 probe.bind((host, port))

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from ops.lab.commands import CommandContext, CommandError, QuitSession, command
-
-
-def _no_args(args: list[str]) -> None:
-    if args:
-        raise CommandError(f"Invalid option: {args[0]}", syntax=True)
+from ops.lab.commands import CommandContext, CommandError, QuitSession, command, no_args
 
 
 @command("show version active", usage="show version active")
 async def show_version_active(ctx: CommandContext, args: list[str]) -> None:
     """Print the active software version, as `show version active` does."""
-    _no_args(args)
+    no_args(args)
     await ctx.term.page([
         f"Active Master Version: {ctx.lab.config.version}",
         "Active Version Installed Software Options:",
@@ -24,7 +19,7 @@ async def show_version_active(ctx: CommandContext, args: list[str]) -> None:
 @command("show myself", usage="show myself")
 async def show_myself(ctx: CommandContext, args: list[str]) -> None:
     """Print the logged-in account's properties."""
-    _no_args(args)
+    no_args(args)
     await ctx.term.page([
         f"Machine Name    : {ctx.lab.config.hostname}",
         f"account name    : {ctx.lab.config.username}",
@@ -46,7 +41,7 @@ async def set_cli_pagination(ctx: CommandContext, args: list[str]) -> None:
 @command("show cli pagination", usage="show cli pagination")
 async def show_cli_pagination(ctx: CommandContext, args: list[str]) -> None:
     """Report whether the pager is on."""
-    _no_args(args)
+    no_args(args)
     await ctx.term.writeline(f"Automatic Pagination : {'On' if ctx.term.pagination else 'Off'}.")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import stat
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,7 @@ import asyncssh
 from ops.lab import faults
 from ops.lab import push as sftp_push
 from ops.lab.commands import CommandContext, CommandError, command
-from ops.lab.logtree import RELTIME_UNITS, LogFile, parse_abstime, total_size
+from ops.lab.logtree import RELTIME_UNITS, LogFile, parse_abstime, spec_parts, total_size
 from ops.lab.terminal import SessionClosed
 
 GET_USAGE = ("file get activelog file-spec [reltime {months|weeks|days|hours|minutes} N | "
@@ -45,9 +46,10 @@ class _Entry:
 
 
 def _list_entries(root: Path, spec: str) -> list[_Entry]:
-    parts = [p for p in spec.replace("\\", "/").split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise CommandError(f"Invalid file spec: {spec}")
+    try:
+        parts = spec_parts(spec)
+    except ValueError:
+        raise CommandError(f"Invalid file spec: {spec}") from None
     target = root.joinpath(*parts)
     if target.is_dir():
         directory, pattern = target, "*"
@@ -63,7 +65,8 @@ def _list_entries(root: Path, spec: str) -> list[_Entry]:
             st = path.stat()
         except OSError:
             continue
-        entries.append(_Entry(path.name, path.is_dir(), 0 if path.is_dir() else st.st_size, st.st_mtime))
+        is_dir = stat.S_ISDIR(st.st_mode)
+        entries.append(_Entry(path.name, is_dir, 0 if is_dir else st.st_size, st.st_mtime))
     return entries
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from ops.lab.commands import CommandContext, CommandError, command
+from ops.lab.commands import CommandContext, command, no_args
 
 
 @command("utils ntp status", usage="utils ntp status")
 async def utils_ntp_status(ctx: CommandContext, args: list[str]) -> None:
     """Print ntpd's peers, its sync state and the current time in UTC, as VOS does."""
-    if args:
-        raise CommandError(f"Invalid option: {args[0]}", syntax=True)
+    no_args(args)
     skew = ctx.lab.config.clock_skew
     now = datetime.fromtimestamp(time.time() + skew, UTC)
     synced = abs(skew) < 1

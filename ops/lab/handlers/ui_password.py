@@ -21,7 +21,7 @@ first N successful ones fail (to test what happens when the second of two resets
 
 from __future__ import annotations
 
-from ops.lab.commands import CommandContext, CommandError, command
+from ops.lab.commands import CommandContext, CommandError, command, no_args
 
 NEW = "utils reset_application_ui_administrator_password"
 OLD = "utils reset_ui_administrator_password"
@@ -50,8 +50,7 @@ async def _reset(ctx: CommandContext, args: list[str], which: str) -> None:
     lab = ctx.lab
     if lab.config.ui_reset_command.split() != which.split():
         raise CommandError(f"Invalid command: {which.split()[1]}")
-    if args:
-        raise CommandError(f"Invalid option: {args[0]}", syntax=True)
+    no_args(args)
     account = lab.admin_ui
     password = await ctx.term.readline("New Password:", secret=True)
     confirm = await ctx.term.readline("Confirm New Password:", secret=True)

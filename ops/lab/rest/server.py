@@ -59,8 +59,6 @@ class _Handler(BaseHTTPRequestHandler):
         req = Request(method=self.command, path=split.path, query=dict(urllib.parse.parse_qsl(split.query)),
                       headers={k.lower(): v for k, v in self.headers.items()}, body=body)
         lab, state = self.server.lab, self.server.state
-        with state.lock:
-            state.requests.append((req.method, self.path))
         try:
             reply = finesse.handle(lab, state, req) or gws.handle(lab, state, req)
         except Exception:  # a handler's bug must never take the appliance down
@@ -92,11 +90,9 @@ class RestServer:
         self.lab = lab
         self.state = RestState()
         self.port = 0
-        self.host = ""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._dir: Path | None = None
-        self.ca_pem = b""
 
     @property
     def ca_path(self) -> Path:
@@ -112,7 +108,6 @@ class RestServer:
         key.touch(mode=0o600)
         key.write_bytes(made.key_pem)
         cert.write_bytes(made.cert_pem + made.ca_pem)
-        self.ca_pem = made.ca_pem
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(cert, key)
@@ -123,7 +118,7 @@ class RestServer:
         server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         server.lab, server.state = self.lab, self.state
         self._server = server
-        self.host, self.port = host, server.server_address[1]
+        self.port = server.server_address[1]
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"lab-rest-{self.lab.config.hostname}", daemon=True)
         self._thread.start()

@@ -50,7 +50,6 @@ class RestState:
         self.cache: dict[str, CachedReply] = {}
         self.chat_server = "chat.lab.example.com"
         self.timers: set[threading.Timer] = set()
-        self.requests: list[tuple[str, str]] = []  # (method, path?query) for tests
 
     def agent_by_user_name(self, user_name: str) -> Agent | None:
         return next((a for a in self.agents.values() if a.user_name == user_name), None)
