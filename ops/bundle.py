@@ -57,7 +57,7 @@ class BundleResult:
     excluded: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _excluded_reason(rel: str, path: Path) -> str | None:
+def _excluded_reason(path: Path) -> str | None:
     name = path.name
     if name in SECRET_FILES:
         return SECRET_FILES[name]
@@ -121,7 +121,7 @@ def make_bundle(run_dir: Path, out: Path | None = None) -> BundleResult:
             continue
         if path.is_dir() and not path.is_symlink():
             continue
-        reason = _excluded_reason(rel, path)
+        reason = _excluded_reason(path)
         if reason is not None:
             excluded.append((rel, reason))
             continue

@@ -95,10 +95,8 @@ def make_schedule(playbook: Path, every: str, *, inventory: Path, name: str | No
     if not UNIT_NAME_RE.match(unit):
         raise ScheduleError(f"--name {unit!r}: letters, digits, '.', '_' and '-'")
     workdir = (workdir or Path.cwd()).absolute()
-    book = playbook if playbook.is_absolute() else (Path.cwd() / playbook)
-    inv = inventory if inventory.is_absolute() else (Path.cwd() / inventory)
-    out = output if output is not None else workdir / "collected"
-    out = out if out.is_absolute() else Path.cwd() / out
+    book, inv = playbook.absolute(), inventory.absolute()
+    out = (output if output is not None else workdir / "collected").absolute()
     argv = [*(command or ops_command()), "run", str(book), "-i", str(inv), "-o", str(out), "--quiet"]
     description = f"finesse-ops: {playbook.name} every {interval.text}"
     service = "\n".join([

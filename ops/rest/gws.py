@@ -98,7 +98,6 @@ class GWSClient:
                                            headers={"Accept": "application/json"}, credentials=self.credentials)
         code = _status(response.json(), response.what)
         started = time.monotonic()
-        state = before
         while True:
             state = self.state_of(await self.voice_state())
             waited = time.monotonic() - started

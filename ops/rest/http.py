@@ -61,9 +61,6 @@ class Endpoint:
     ca_bundle: Path | None = None
     timeout: float = 30.0
 
-    def with_credentials(self, username: str | None, password: Secret | None) -> Endpoint:
-        return Endpoint(self.name, self.base_url, username, password, self.verify, self.ca_bundle, self.timeout)
-
 
 def ssl_context(verify: bool, ca_bundle: Path | None) -> ssl.SSLContext | bool:
     """The system's trust store plus `ca_bundle`; False only when verification is explicitly off."""
@@ -165,7 +162,7 @@ class Response:
         return parse_xml(self.text, f"the response to {self.what} (HTTP {self.status})")
 
     def is_json(self) -> bool:
-        return self.content_type.endswith("json") or self.content_type.endswith("+json")
+        return self.content_type.endswith("json")  # application/json and any +json type
 
     def is_xml(self) -> bool:
         return self.content_type.endswith("xml") or (not self.content_type and self.text.lstrip().startswith("<?xml"))

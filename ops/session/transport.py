@@ -52,14 +52,16 @@ def _read_known_hosts(path: Path) -> asyncssh.SSHKnownHosts | None:
     return asyncssh.import_known_hosts(text)
 
 
-def _trusted_keys(known: asyncssh.SSHKnownHosts | None, target: Target) -> list[asyncssh.SSHKey]:
+async def _trusted_keys(known: asyncssh.SSHKnownHosts | None, target: Target) -> list[asyncssh.SSHKey]:
     if known is None:
         return []
-    try:
-        addr = socket.gethostbyname(target.address)
+    try:  # resolved on the event loop's resolver, not a blocking call that would stall every host
+        infos = await asyncio.get_running_loop().getaddrinfo(target.address, None, family=socket.AF_INET,
+                                                              type=socket.SOCK_STREAM)
+        addr = infos[0][4][0] if infos else target.address
     except OSError:
         addr = target.address
-    keys, _ca, _revoked, _x1, _x2, _x3, _x4 = known.match(target.address, addr, target.port)
+    keys, _ca, _revoked, _x1, _x2, _x3, _x4 = known.match(target.address, str(addr), target.port)
     return list(keys)
 
 
@@ -119,7 +121,7 @@ async def connect(target: Target) -> asyncssh.SSHClientConnection:
     """Open an authenticated SSH connection, enforcing the host key policy during key exchange."""
     trusted: list[asyncssh.SSHKey] = []
     if target.host_key.mode != "fingerprint":
-        trusted = _trusted_keys(_read_known_hosts(target.host_key.known_hosts_path()), target)
+        trusted = await _trusted_keys(_read_known_hosts(target.host_key.known_hosts_path()), target)
     check = _HostKeyCheck(target, trusted)
     options: dict[str, Any] = dict(
         username=target.username,
