@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ops.secrets import REFERENCE_FORMS, Secret, SecretError, reference_only, resolve
 from ops.session.hostkey import ACCEPT_NEW, STRICT, HostKeyPolicy
-from ops.timezones import zone
+from ops.timezones import ZoneName
 from ops.yamlsource import Document, InputError, Problem, load, validate
 
 FINGERPRINT_RE = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
@@ -117,17 +117,10 @@ class HostFields(_Strict):
     known_hosts: str | None = None
     connect_timeout: float | None = Field(None, gt=0)
     retries: int | None = Field(None, ge=0, le=10)
-    timezone: str | None = Field(None, description="the appliance's time zone (IANA), for abstime conversion")
+    timezone: ZoneName | None = Field(None, description="the appliance's time zone (IANA), for abstime conversion")
     lab: bool | LabOptions | None = None
     rest: RestFields | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            zone(value)
-        return value
 
     @field_validator("password")
     @classmethod

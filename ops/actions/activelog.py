@@ -24,7 +24,7 @@ from ops.parsers.ntp import appliance_time
 from ops.session.channel import Answer
 from ops.session.errors import SessionError
 from ops.state import StepState, normalise
-from ops.timezones import zone
+from ops.timezones import ZoneName, zone
 
 UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400, "months": 30 * 86400}
 RELTIME_UNITS = tuple(UNIT_SECONDS)
@@ -80,14 +80,7 @@ class Abstime(Args):
 
     start: datetime = Field(alias="from")
     end: datetime = Field(alias="to")
-    timezone: str | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            zone(value)
-        return value
+    timezone: ZoneName | None = None
 
     def in_zone(self, appliance_zone: str | None) -> Abstime:
         """The same window in the appliance's local time."""
