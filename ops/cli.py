@@ -124,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
     progress: LiveProgress | PlainProgress = (
         LiveProgress([h.name for h in playbook.targets]) if live
         else PlainProgress(verbose=bool(args.verbose or args.check), quiet=args.quiet))
-    options = RunOptions(output=args.output, forks=args.forks, check=args.check, verbose=args.verbose,
+    options = RunOptions(output=args.output, forks=args.forks, check=args.check,
                          command_timeout=args.timeout, run_id=args.resume, resume=bool(args.resume))
     runner = Runner(playbook, inventory, options, on_event=progress.event)
     runner.on_ready = progress.start

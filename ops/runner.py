@@ -51,7 +51,6 @@ class RunOptions:
     output: Path = Path("collected")
     forks: int = 20
     check: bool = False
-    verbose: int = 0
     run_id: str | None = None
     command_timeout: float = 60.0
     retry_backoff: float = 1.0
