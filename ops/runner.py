@@ -88,7 +88,6 @@ class HostRun(HostContext):
         self.runner = runner
         self.host = host
         self.host_dir = runner.run_dir / host.name
-        self.check = runner.options.check
         self.transcript: Transcript | None = None
         self._conn: asyncssh.SSHClientConnection | None = None
         self._channel: VOSChannel | None = None

@@ -56,7 +56,6 @@ class HostContext(ABC):
 
     host: Host
     host_dir: Path
-    check: bool
 
     @abstractmethod
     async def channel(self) -> VOSChannel:
