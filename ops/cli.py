@@ -12,7 +12,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ops.inventory import Inventory
+    from ops.playbook import Playbook
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run of the playbook is still going; cron/systemd retry later
@@ -78,22 +82,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _load(args: argparse.Namespace, inventory_path: Path | None):  # type: ignore[no-untyped-def]
+def _load(args: argparse.Namespace, inventory_path: Path | None) -> tuple[Playbook, Inventory | None] | None:
+    """The playbook (checked against the inventory, if given); None, with the error printed, if either is bad."""
     from ops.inventory import load_inventory
     from ops.playbook import load_playbook
-
-    inventory = load_inventory(inventory_path) if inventory_path is not None else None
-    return load_playbook(args.playbook, inventory), inventory
-
-
-def _validate(args: argparse.Namespace) -> int:
     from ops.yamlsource import InputError
 
     try:
-        playbook, inventory = _load(args, args.inventory)
+        inventory = load_inventory(inventory_path) if inventory_path is not None else None
+        return load_playbook(args.playbook, inventory), inventory
     except InputError as exc:
         _err(str(exc))
+        return None
+
+
+def _validate(args: argparse.Namespace) -> int:
+    loaded = _load(args, args.inventory)
+    if loaded is None:
         return EXIT_BAD_INPUT
+    playbook, inventory = loaded
     hosts = f", {len(playbook.targets)} host(s)" if inventory is not None else ""
     print(f"{args.playbook}: ok ({len(playbook.steps)} steps{hosts})")
     return EXIT_OK
@@ -104,13 +111,12 @@ def _run(args: argparse.Namespace) -> int:
 
     from ops.report import recap_lines
     from ops.runner import RunOptions
-    from ops.yamlsource import InputError
 
-    try:
-        playbook, inventory = _load(args, args.inventory)
-    except InputError as exc:
-        _err(str(exc))
+    loaded = _load(args, args.inventory)
+    if loaded is None:
         return EXIT_BAD_INPUT
+    playbook, inventory = loaded
+    assert inventory is not None, "-i has a default"
     if args.limit:
         allowed = {h.name for h in inventory.select(args.limit)}
         playbook.targets = [h for h in playbook.targets if h.name in allowed]
@@ -272,20 +278,15 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _schedule(args: argparse.Namespace) -> int:
     from ops.schedule import ScheduleError, make_schedule, render
-    from ops.yamlsource import InputError
 
     if not args.playbook.is_file():
         _err(f"{args.playbook}: no such playbook")
         return EXIT_BAD_INPUT
+    has_inventory = args.inventory.is_file()
+    if not has_inventory:
+        _err(f"warning: {args.inventory} does not exist (yet); the playbook was checked without it")
     # A playbook that cannot load would fail at every tick: refuse it now.
-    try:
-        if args.inventory.is_file():
-            _load(args, args.inventory)
-        else:
-            _err(f"warning: {args.inventory} does not exist (yet); the playbook was checked without it")
-            _load(args, None)
-    except InputError as exc:
-        _err(str(exc))
+    if _load(args, args.inventory if has_inventory else None) is None:
         return EXIT_BAD_INPUT
     try:
         schedule = make_schedule(args.playbook, args.every, inventory=args.inventory, name=args.name,
