@@ -17,13 +17,12 @@ def run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coro)
 
 
-def write_inventory(path: Path, labs: dict[str, LabAppliance], *, password_env: str = "OPS_TEST_PW",
-                    receiver: str = "") -> Path:
+def write_inventory(path: Path, labs: dict[str, LabAppliance]) -> Path:
     """An inventory that reaches already-running labs the way it would reach real appliances."""
-    lines = ["defaults:", "  username: admin", f"  password: env:{password_env}", "groups:",
+    lines = ["defaults:", "  username: admin", "  password: env:OPS_TEST_PW", "groups:",
              "  finesse:", f"    hosts: [{', '.join(labs)}]", "hosts:"]
     for name, lab in labs.items():
         lines += [f"  {name}:", f"    address: {lab.host}", f"    port: {lab.port}",
                   f"    host_key: {lab.host_key_fingerprint()}"]
-    path.write_text("\n".join(lines) + "\n" + receiver)
+    path.write_text("\n".join(lines) + "\n")
     return path

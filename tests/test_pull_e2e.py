@@ -19,8 +19,8 @@ from ops.runner import RunOptions, run_playbook
 from tests.helpers import LAB_PASSWORD, REPO, run, write_inventory
 
 
-async def pull(tmp_path: Path, labs: dict[str, LabAppliance], playbook: Path, **inventory_kw: Any) -> RunReport:
-    inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", labs, **inventory_kw))
+async def pull(tmp_path: Path, labs: dict[str, LabAppliance], playbook: Path) -> RunReport:
+    inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", labs))
     book = load_playbook(playbook, inventory)
     return await run_playbook(book, inventory, RunOptions(output=tmp_path / "collected", command_timeout=20))
 
