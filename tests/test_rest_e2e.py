@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +19,26 @@ from ops.lab.server import LabAppliance, LabConfig
 from ops.playbook import load_playbook
 from ops.report import HostRecord, RunReport
 from ops.runner import RunOptions, run_playbook
-from tests.helpers import LAB_PASSWORD, REPO, run
+from tests.helpers import REPO, run
 
 UI_PASSWORD = "Finesse-UI-Pw-5521"
 AGENT_PASSWORD = "Agent-Pw-7730"
 
 
 @pytest.fixture
-def rest_lab(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., LabConfig]]:
-    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+def rest_lab(lab_env: Callable[..., LabConfig], monkeypatch: pytest.MonkeyPatch) -> Callable[..., LabConfig]:
+    """lab_env's configs, plus the REST passwords the inventories here reference."""
     monkeypatch.setenv("OPS_TEST_UI_PW", UI_PASSWORD)
     monkeypatch.setenv("OPS_TEST_AGENT_PW", AGENT_PASSWORD)
     monkeypatch.setenv("OPS_TEST_WRONG_PW", "Not-The-Password-1")
 
     def make(**kw: Any) -> LabConfig:
-        kw.setdefault("password", LAB_PASSWORD)
         kw.setdefault("ui_password", UI_PASSWORD)
         kw.setdefault("agent_password", AGENT_PASSWORD)
         kw.setdefault("gws_delay", 0.1)
-        return LabConfig(**kw)
+        return lab_env(**kw)
 
-    yield make
+    return make
 
 
 def inventory(tmp_path: Path, labs: dict[str, LabAppliance], *, ui_password: str = "env:OPS_TEST_UI_PW",
