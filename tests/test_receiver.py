@@ -438,3 +438,23 @@ def test_many_small_writes_are_stored_and_hashed_in_order(tmp_path: Path) -> Non
             assert (account.directory / "small.bin").read_bytes() == payload
 
     run(body(), timeout=60)
+
+
+def test_client_sockets_are_read_in_small_chunks(tmp_path: Path) -> None:
+    """The receive tuning (see _RECV_SIZE) reaches asyncio's transport: if asyncssh renames its
+    private `_transport`, this fails instead of throughput silently dropping by a quarter."""
+    from ops import receiver as receiver_module
+
+    async def body() -> None:
+        async with Receiver(tmp_path) as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                async with sftp.open("f", "wb") as fh:
+                    await fh.write(b"x" * 100_000)
+                sessions = list(receiver._sessions)
+                assert len(sessions) == 1 and sessions[0].conn is not None
+                transport = sessions[0].conn._transport  # type: ignore[attr-defined]
+                assert transport.max_size == receiver_module._RECV_SIZE < 256 * 1024
+            assert [e.size for e in receiver.manifest("h")] == [100_000]
+
+    run(body())
