@@ -99,7 +99,7 @@ def test_dialog_answers_prompts_and_masks_secrets() -> None:
         app.queue.put_nowait("admin:")
         await ch.login(pagination_off=False)
         result = await ch.dialog("do thing", [Answer(r"proceed \[y/n\]\?", "y"),
-                                              Answer(r"Password:", secret, secret=True)])
+                                              Answer(r"Password:", secret)])
         return result.output + "\n---\n" + ch.transcript.text()
 
     text = run(go())

@@ -272,7 +272,7 @@ class ActivelogAction(Action):
             Answer(r"SFTP server IP:", receiver.advertised_host, name="SFTP server IP"),
             Answer(r"SFTP server port(?: \[\d+\])?:", str(receiver.port), name="SFTP server port"),
             Answer(r"User ID:", account.username, name="User ID"),
-            Answer(r"[Pp]assword:", account.password, secret=True, name="Password"),
+            Answer(r"[Pp]assword:", account.password, name="Password"),
             Answer(r"Download directory:", args.directory, name="Download directory"),
             Answer(r"\(yes/no(?:/\[fingerprint\])?\)\?", "yes", name="host key question"),
         ]

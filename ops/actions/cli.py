@@ -67,7 +67,7 @@ class CliAction(Action):
 
     async def run(self, ctx: HostContext, args: CliArgs) -> StepResult:
         channel = await ctx.channel()
-        answers = [Answer(p.expect, _answer_value(ctx, p, args.command), secret=p.secret, once=False, name=p.expect)
+        answers = [Answer(p.expect, _answer_value(ctx, p, args.command), once=False, name=p.expect)
                    for p in args.prompts]
         result = await channel.dialog(args.command, answers, timeout=args.timeout)
         data = {"command": args.command, "output": result.output, "lines": result.output.splitlines()}

@@ -74,8 +74,8 @@ class ResetFailed(Exception):
 async def reset_once(channel: VOSChannel, command: str, password: Secret, timeout: float) -> None:
     """One `utils reset_*_password` dialog; raises ResetFailed with the appliance's reason."""
     answers = [
-        Answer(r"(?i)confirm\s+new\s+password:", password, secret=True, name="Confirm New Password"),
-        Answer(r"(?i)new\s+password:", password, secret=True, name="New Password"),
+        Answer(r"(?i)confirm\s+new\s+password:", password, name="Confirm New Password"),
+        Answer(r"(?i)new\s+password:", password, name="New Password"),
     ]
     try:
         result = await channel.dialog(command, answers, timeout=timeout)

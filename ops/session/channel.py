@@ -38,13 +38,13 @@ class Writer(Protocol):
 class Answer:
     """One prompt of a dialog and what to type when it appears.
 
-    `pattern` is searched at the end of what has arrived since the last answer. `secret`
-    answers are never logged. `once` answers are given at most one time.
+    `pattern` is searched at the end of what has arrived since the last answer. An answer given
+    as a `Secret` is masked wherever it could show (transcripts, errors, reports). `once`
+    answers are given at most one time.
     """
 
     pattern: str
     answer: str | Secret
-    secret: bool = False
     once: bool = True
     name: str = ""
 
