@@ -11,15 +11,16 @@ from _common import COMMAND, check_output, emit, rtt_args
 PROMPT = "admin:"
 
 
-async def read_to_prompt(reader: asyncssh.SSHReader[str]) -> str:
+async def read_to_prompt(reader: asyncssh.SSHReader[str], end: str = PROMPT) -> str:
     buffer = ""
-    while not buffer.endswith(PROMPT):
+    while not buffer.endswith(end):
         buffer += await reader.read(65536)
     return buffer
 
 
-async def main() -> None:
-    args = rtt_args(__doc__ or "")
+async def main(doc: str, echo_first: bool = False) -> None:
+    """Time COMMAND; with `echo_first`, wait for its echo before sending return (two round trips)."""
+    args = rtt_args(doc)
     # The cipher ops' session layer negotiates (asyncssh's default, chacha20-poly1305, costs more per
     # packet), so the floor differs from ops only in what happens above the transport.
     conn = await asyncssh.connect(args.host, args.port, username=args.user, password=args.password,
@@ -34,7 +35,12 @@ async def main() -> None:
     samples = []
     for _ in range(args.count):
         start = time.perf_counter()
-        writer.write(COMMAND + "\n")
+        if echo_first:
+            writer.write(COMMAND)
+            await read_to_prompt(reader, COMMAND)
+            writer.write("\n")
+        else:
+            writer.write(COMMAND + "\n")
         await read_to_prompt(reader)
         samples.append(time.perf_counter() - start)
     writer.write("quit\n")
@@ -44,4 +50,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(__doc__ or ""))
