@@ -25,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from ops.report import write_atomic
 from ops.secrets import mask
@@ -153,8 +154,7 @@ def make_bundle(run_dir: Path, out: Path | None = None) -> BundleResult:
             raise BundleError(f"{host}/files/{missing[0]}: listed in {host}/manifest.json but missing"
                               + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     index = _index(run_id, [m for m, _ in members], excluded).encode("utf-8")
-    _write_tar(out, run_id, index, members)
-    sha = _digest(out)[1]
+    sha = _write_tar(out, run_id, index, members)
     sha_path = out.with_name(out.name + ".sha256")
     write_atomic(sha_path, f"{sha}  {out.name}\n")
     return BundleResult(out, sha_path, sha, [m for m, _ in members], excluded)
@@ -175,12 +175,28 @@ def _index(run_id: str, members: list[Member], excluded: list[tuple[str, str]]) 
     return "\n".join(lines) + "\n"
 
 
-def _write_tar(out: Path, run_id: str, index: bytes, members: list[tuple[Member, Path | bytes]]) -> None:
+class _HashingWriter:
+    """A binary file that also hashes what is written to it (the archive, without reading it back)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.sha = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        return self.raw.write(data)
+
+
+def _write_tar(out: Path, run_id: str, index: bytes, members: list[tuple[Member, Path | bytes]]) -> str:
+    """Write the archive atomically; returns its sha256."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
-            with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+            hashing = _HashingWriter(raw)
+            # gzip only ever calls write() on its file object when writing.
+            with tarfile.open(fileobj=hashing, mode="w:gz",  # type: ignore[call-overload]
+                              format=tarfile.PAX_FORMAT) as tar:
                 _add_bytes(tar, f"{run_id}/{INDEX}", index)
                 for member, source in members:
                     name = f"{run_id}/{member.name}"
@@ -198,6 +214,7 @@ def _write_tar(out: Path, run_id: str, index: bytes, members: list[tuple[Member,
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return hashing.sha.hexdigest()
 
 
 def _normalise(info: tarfile.TarInfo) -> None:
