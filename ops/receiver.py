@@ -151,20 +151,10 @@ class _AccountState:
 
 
 @dataclass(eq=False)
-class _HostStats:
-    """Per-host totals kept across accounts (and after an account is removed)."""
-
-    accounts: list[_AccountState] = field(default_factory=list)
-    files: int = 0
-    bytes: int = 0
-
-
-@dataclass(eq=False)
 class _Upload:
     """A file being written: lives under a temporary name until the client closes it."""
 
     state: _AccountState
-    host: _HostStats
     rel: str              # final path relative to the jail, posix
     final: str            # final local path
     temp: str             # temporary local path
@@ -547,7 +537,8 @@ class Receiver:
         self.max_bytes_per_account = max_bytes_per_account
         self.max_files_per_account = max_files_per_account
         self._accounts: dict[str, _AccountState] = {}
-        self._hosts: dict[str, _HostStats] = {}
+        # Every account a host has had, removed ones included: its manifest and totals outlive them.
+        self._hosts: dict[str, list[_AccountState]] = {}
         self._sessions: set[_SSHSession] = set()
         self._uploads: set[_Upload] = set()
         self._lock = threading.Lock()  # manifest()/stats() may be called from another thread
@@ -707,7 +698,7 @@ class Receiver:
         with self._lock:
             state = _AccountState(account=account, root=str(real))
             self._accounts[username] = state
-            self._hosts.setdefault(host, _HostStats()).accounts.append(state)
+            self._hosts.setdefault(host, []).append(state)
         return account
 
     def remove_account(self, username: str) -> None:
@@ -730,8 +721,7 @@ class Receiver:
     def manifest(self, host: str) -> list[ManifestEntry]:
         """Files completed for `host`'s account(s), sorted by path."""
         with self._lock:
-            stats = self._hosts.get(host)
-            entries = [e for s in stats.accounts for e in s.entries] if stats is not None else []
+            entries = [e for s in self._hosts.get(host, ()) for e in s.entries]
         return sorted(entries, key=lambda e: e.path)
 
     def discard(self, host: str, path: str) -> bool:
@@ -740,8 +730,7 @@ class Receiver:
         Returns False when no finished file has that path.
         """
         with self._lock:
-            stats = self._hosts.get(host)
-            for state in stats.accounts if stats is not None else []:
+            for state in self._hosts.get(host, ()):
                 for entry in state.entries:
                     if entry.path == path:
                         state.entries.remove(entry)
@@ -752,8 +741,8 @@ class Receiver:
 
     def stats(self, host: str) -> tuple[int, int]:
         """(files completed, bytes received including uploads in progress) for progress display."""
-        stats = self._hosts.get(host)
-        return (stats.files, stats.bytes) if stats is not None else (0, 0)
+        states = self._hosts.get(host, ())
+        return sum(s.files_completed for s in states), sum(s.bytes_used for s in states)
 
     def write_manifest(self, host: str, path: Path, also: Iterable[ManifestEntry] = ()) -> list[dict[str, Any]]:
         """Write `host`'s manifest as a JSON list of {path, size, sha256}, atomically; returns the list.
@@ -782,8 +771,7 @@ class Receiver:
         temp = f"{parent}/.{name[:200]}.part-{secrets.token_hex(6)}"
         flags = (os.O_RDWR if read else os.O_WRONLY) | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(temp, flags, 0o644)
-        upload = _Upload(state=state, host=self._hosts.setdefault(state.account.host, _HostStats()),
-                         rel=rel, final=local, temp=temp, fd=fd, append=append)
+        upload = _Upload(state=state, rel=rel, final=local, temp=temp, fd=fd, append=append)
         state.uploads.add(upload)
         state.reserved.add(local)
         self._uploads.add(upload)
@@ -815,7 +803,6 @@ class Receiver:
         if growth:
             upload.size = end
             upload.state.bytes_used += growth
-            upload.host.bytes += growth
         if hash_it:
             if not upload.buffer:
                 upload.buffer_offset = offset
@@ -908,7 +895,6 @@ class Receiver:
     def _abort_now(self, upload: _Upload) -> None:
         self._release(upload)
         upload.state.bytes_used -= upload.size
-        upload.host.bytes -= upload.size
         self._discard_files(upload)
 
     def _finish_upload(self, upload: _Upload) -> Awaitable[None] | None:
@@ -953,7 +939,6 @@ class Receiver:
         size = os.fstat(upload.fd).st_size
         self._release(upload)
         upload.state.bytes_used += size - upload.size
-        upload.host.bytes += size - upload.size
         try:
             # link() fails if the name exists, so a file that appeared meanwhile is never replaced.
             os.link(upload.temp, upload.final)
@@ -975,13 +960,11 @@ class Receiver:
         entry = ManifestEntry(path=upload.rel, size=size, sha256=sha256)
         with self._lock:
             upload.state.files_completed += 1
-            upload.host.files += 1
             upload.state.entries.append(entry)
         log.debug("received %s (%d bytes) from %s", upload.rel, size, upload.state.account.host)
 
     def _discard_committed(self, upload: _Upload, size: int) -> None:
         upload.state.bytes_used -= size
-        upload.host.bytes -= size
         self._discard_files(upload)
 
     def _renamed(self, state: _AccountState, old: str, new: str, *, directory: bool) -> None:
