@@ -14,6 +14,8 @@ def one_line(text: str, empty: str = "(no output)") -> str:
 
 def failure_reason(text: str) -> str | None:
     """The lines explaining an `Executed command unsuccessfully`, or None when it did not fail."""
+    if not FAILED_RE.search(text):
+        return None
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     index = next((i for i, ln in enumerate(lines) if FAILED_RE.search(ln)), None)
     if index is None:

@@ -8,6 +8,7 @@ prompts are answered wherever they appear. Every timeout names what it was waiti
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,12 @@ def clean(text: str) -> str:
                 line = line.replace("\x08", "")
         lines.append(line)
     return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=256)
+def _echo_re(command: str) -> re.Pattern[str]:
+    """The echo of `command` at the end of the buffer (the appliance may re-space a long line)."""
+    return re.compile(r"\s*".join(re.escape(part) for part in command.split()) + r"[ \t]*$")
 
 
 class VOSChannel:
@@ -186,8 +193,7 @@ class VOSChannel:
 
     async def _send_command_line(self, command: str) -> None:
         self._write(command)
-        echo = re.compile(r"\s*".join(re.escape(part) for part in command.split()) + r"[ \t]*$")
-        await self.read_until(echo, f"the echo of {command!r}")
+        await self.read_until(_echo_re(command), f"the echo of {command!r}")
         self._write("\n")
         await self.read_until(re.compile(r"\n"), f"the end of the echoed line of {command!r}")
 
