@@ -175,7 +175,8 @@ def bench_rtt(results: Results, count: int) -> None:
         peers = [
             ("ops (asyncssh + VOSChannel)", MAIN_PY, "rtt_ops.py"),
             ("asyncssh read-until-prompt (floor)", MAIN_PY, "rtt_asyncssh.py"),
-            ("asyncssh, echo before return (ops' design, 2 round trips)", MAIN_PY, "rtt_asyncssh_echo.py"),
+            ("asyncssh, echo before return (2 round trips: ops' way for commands that change things)", MAIN_PY,
+             "rtt_asyncssh_echo.py"),
             ("scrapli {v} (FFI, Cli)", CURRENT_PY, "rtt_scrapli_ffi.py"),
             ("scrapli {v} (classic, GenericDriver, system)", CLASSIC_PY, "rtt_scrapli_classic.py"),
             ("netmiko {v} (generic)", CURRENT_PY, "rtt_netmiko.py"),

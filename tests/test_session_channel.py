@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import pytest
 
@@ -180,3 +181,39 @@ def test_file_list_pager_is_answered_with_next() -> None:
 
     assert run(go()) == "a.log\nb.log\nc.log"
     assert "n" in app.written
+
+
+def test_show_commands_go_with_their_return_in_one_write_others_wait_for_the_echo() -> None:
+    app = ScriptedAppliance({"show version active": ["Active Master Version: 12.6.1\r\nadmin:"],
+                             "utils ntp status": ["synchronised\r\nadmin:"]})
+
+    async def go() -> tuple[str, str]:
+        ch = channel(app)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        return await ch.send("show version active"), await ch.send("utils ntp status")
+
+    assert run(go()) == ("Active Master Version: 12.6.1", "synchronised")
+    # One round trip for the read-only command; the other is typed, its echo awaited, then return.
+    assert app.written == ["show version active\n", "utils ntp status", "\n"]
+
+
+def test_a_show_command_echoed_otherwise_fails_at_once_and_its_output_is_not_taken() -> None:
+    # The CLI got a different line than the one sent (no echo as typed; it shows what it ran).
+    app = ScriptedAppliance({"show version active": ["show versoin active\r\nInvalid command\r\nadmin:"],
+                             "show status": ["Host Name : node1\r\nadmin:"]}, echo=False)
+
+    async def go() -> str:
+        ch = channel(app, timeout=5.0)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        with pytest.raises(CommandFailed, match=re.escape("did not echo 'show version active' as sent")) as info:
+            await ch.send("show version active")
+        assert "show versoin active" in str(info.value)
+        # The channel is back at the prompt and usable: the next command gets its own output only.
+        app.echo = True
+        return await ch.send("show status")
+
+    started = time.monotonic()
+    assert run(go()) == "Host Name : node1"
+    assert time.monotonic() - started < 4.0  # refused at the prompt, not after the 5 s timeout

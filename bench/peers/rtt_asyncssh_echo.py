@@ -1,5 +1,6 @@
-"""A second floor, with ops' (and scrapli's) design: bare asyncssh writes the command, reads until
-its echo, only then sends return and reads until the prompt: two round trips a command."""
+"""A second floor, with scrapli's design (and ops' for commands other than `show`): bare asyncssh
+writes the command, reads until its echo, only then sends return and reads until the prompt: two
+round trips a command."""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
 """The VOS CLI channel: prompt detection, paging, send / expect / answer.
 
 Reads are driven by patterns, never by sleeps: a command is written, its echo read back, and
-only then the return key sent, so the output handed back never contains the echo. Pager
-prompts are answered wherever they appear. Every timeout names what it was waiting for.
+only then the return key sent, so a line the CLI mangled is never run and the output handed
+back never contains the echo. `show` commands, which only read, are the exception: they go
+with their return in one write (one round trip instead of two) and their echo is checked as it
+comes back, before any output is taken. Pager prompts are answered wherever they appear. Every
+timeout names what it was waiting for.
 """
 
 from __future__ import annotations
@@ -81,10 +84,31 @@ def clean(text: str) -> str:
     return "\n".join(lines)
 
 
+# Verbs of commands that change nothing: if the CLI mangled one of these lines, whatever ran
+# instead is read-only too, so they need not wait for their echo before the return key.
+READ_ONLY_VERBS = frozenset({"show"})
+
+
+def _echo_body(command: str) -> str:
+    # The appliance may re-space a long line.
+    return r"\s*".join(re.escape(part) for part in command.split())
+
+
 @functools.lru_cache(maxsize=256)
 def _echo_re(command: str) -> re.Pattern[str]:
-    """The echo of `command` at the end of the buffer (the appliance may re-space a long line)."""
-    return re.compile(r"\s*".join(re.escape(part) for part in command.split()) + r"[ \t]*$")
+    """The echo of `command` at the end of the buffer (typed, return not yet sent)."""
+    return re.compile(_echo_body(command) + r"[ \t]*$")
+
+
+@functools.lru_cache(maxsize=256)
+def _echo_line_re(command: str) -> re.Pattern[str]:
+    """The echoed line of `command`, return included, at the start of a line."""
+    return re.compile(r"(?:^|\n)" + _echo_body(command) + r"[ \t]*\n")
+
+
+def _read_only(command: str) -> bool:
+    words = command.split(maxsplit=1)
+    return bool(words) and words[0].lower() in READ_ONLY_VERBS
 
 
 class VOSChannel:
@@ -192,10 +216,33 @@ class VOSChannel:
         return text[:match.start()] if match else text
 
     async def _send_command_line(self, command: str) -> None:
+        if _read_only(command):
+            self._write(command + "\n")
+            await self._read_echoed_line(command)
+            return
         self._write(command)
         await self.read_until(_echo_re(command), f"the echo of {command!r}")
         self._write("\n")
         await self.read_until(re.compile(r"\n"), f"the end of the echoed line of {command!r}")
+
+    async def _read_echoed_line(self, command: str) -> None:
+        """Consume the echo of a command sent with its return; refuse output that follows another line."""
+        echo = _echo_line_re(command)
+        while True:
+            normalized = self._normalized()
+            match = echo.search(normalized)
+            if match:
+                self._keep(normalized[match.end():])
+                return
+            if self.prompt_re.search(normalized):
+                # Back at the prompt without the line we typed: what ran is not what was asked.
+                self._keep("")
+                seen = normalized.strip("\n").split("\n", 1)[0][:120]
+                raise CommandFailed(f"{self.host}: the appliance did not echo {command!r} as sent (first line "
+                                    f"seen: {mask(seen)!r}); its output was discarded", mask(normalized))
+            if self._answer_pager(normalized):
+                continue
+            await self._read_chunk(f"the echo of {command!r}", self.timeout)
 
     async def send(self, command: str, *, timeout: float | None = None, check: bool = True) -> str:
         """Run one command; returns its output (between the echo and the next prompt).
