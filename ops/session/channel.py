@@ -84,8 +84,8 @@ def clean(text: str) -> str:
     return "\n".join(lines)
 
 
-# Verbs of commands that change nothing: if the CLI mangled one of these lines, whatever ran
-# instead is read-only too, so they need not wait for their echo before the return key.
+# Verbs of commands that change nothing: losing or repeating characters of such a line cannot
+# make it a command that changes anything, so these need not wait for their echo before return.
 READ_ONLY_VERBS = frozenset({"show"})
 
 
