@@ -217,3 +217,16 @@ def test_a_show_command_echoed_otherwise_fails_at_once_and_its_output_is_not_tak
     started = time.monotonic()
     assert run(go()) == "Host Name : node1"
     assert time.monotonic() - started < 4.0  # refused at the prompt, not after the 5 s timeout
+
+
+def test_a_show_command_echoed_on_a_redrawn_prompt_line_is_accepted() -> None:
+    # A line editor that redraws its input line after type-ahead: CR, prompt, the line, CR LF.
+    app = ScriptedAppliance({"show status": ["\radmin:show status\r\nHost Name : node1\r\nadmin:"]}, echo=False)
+
+    async def go() -> str:
+        ch = channel(app)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        return await ch.send("show status")
+
+    assert run(go()) == "Host Name : node1"

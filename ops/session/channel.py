@@ -102,8 +102,9 @@ def _echo_re(command: str) -> re.Pattern[str]:
 
 @functools.lru_cache(maxsize=256)
 def _echo_line_re(command: str) -> re.Pattern[str]:
-    """The echoed line of `command`, return included, at the start of a line."""
-    return re.compile(r"(?:^|\n)" + _echo_body(command) + r"[ \t]*\n")
+    """The echoed line of `command`, return included, ending a line (a CLI that redraws its input
+    line may put the prompt back in front of it)."""
+    return re.compile(r"(?:^|\n)[^\n]*?" + _echo_body(command) + r"[ \t]*\n")
 
 
 def _read_only(command: str) -> bool:
