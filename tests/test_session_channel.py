@@ -57,6 +57,14 @@ def channel(app: ScriptedAppliance, timeout: float = 2.0) -> VOSChannel:
     return VOSChannel(app, app, "admin", timeout=timeout, host="node1")
 
 
+async def logged_in(app: ScriptedAppliance, timeout: float = 2.0) -> VOSChannel:
+    """A channel past a bare `admin:` prompt (pagination left alone)."""
+    ch = channel(app, timeout)
+    app.queue.put_nowait("admin:")
+    await ch.login(pagination_off=False)
+    return ch
+
+
 def test_output_between_echo_and_prompt_with_prompt_split_across_reads() -> None:
     app = ScriptedAppliance({"show version active": ["Active Master Version: 12.6", ".1.10000-5\r\nActive Ver",
                                                      "sion Installed Software Options:\r\nadm", "in:"]})
@@ -78,9 +86,7 @@ def test_pager_prompt_is_answered_and_removed() -> None:
                              "<key ' '>": ["\r" + " " * len(pager) + "\rline3\r\nadmin:"]})
 
     async def go() -> str:
-        ch = channel(app)
-        app.queue.put_nowait("admin:")
-        await ch.login(pagination_off=False)
+        ch = await logged_in(app)
         return await ch.send("show long")
 
     assert run(go()) == "line1\nline2\nline3"
@@ -96,9 +102,7 @@ def test_dialog_answers_prompts_and_masks_secrets() -> None:
     }, echo=True)
 
     async def go() -> str:
-        ch = channel(app)
-        app.queue.put_nowait("admin:")
-        await ch.login(pagination_off=False)
+        ch = await logged_in(app)
         result = await ch.dialog("do thing", [Answer(r"proceed \[y/n\]\?", "y"),
                                               Answer(r"Password:", secret)])
         return result.output + "\n---\n" + ch.transcript.text()
@@ -112,9 +116,7 @@ def test_dialog_that_stalls_names_the_prompt_it_waited_for() -> None:
     app = ScriptedAppliance({"file get activelog x": ["Would you like to proceed [y/n]? "], "y": ["SFTP server IP: "]})
 
     async def go() -> None:
-        ch = channel(app, timeout=0.3)
-        app.queue.put_nowait("admin:")
-        await ch.login(pagination_off=False)
+        ch = await logged_in(app, timeout=0.3)
         await ch.dialog("file get activelog x", [Answer(r"proceed \[y/n\]\?", "y", name="proceed"),
                                                  Answer(r"Download directory:", "/", name="Download directory")])
 
@@ -128,9 +130,7 @@ def test_failure_line_raises_command_failed_with_reason() -> None:
     app = ScriptedAppliance({"bogus": ["Invalid command: bogus\r\nExecuted command unsuccessfully\r\nadmin:"]})
 
     async def go() -> None:
-        ch = channel(app)
-        app.queue.put_nowait("admin:")
-        await ch.login(pagination_off=False)
+        ch = await logged_in(app)
         await ch.send("bogus")
 
     with pytest.raises(CommandFailed, match="Invalid command: bogus"):
@@ -141,9 +141,7 @@ def test_closed_session_is_reported() -> None:
     app = ScriptedAppliance({"quit": ["<EOF>"]})
 
     async def go() -> None:
-        ch = channel(app)
-        app.queue.put_nowait("admin:")
-        await ch.login(pagination_off=False)
+        ch = await logged_in(app)
         await ch.send("quit")
 
     with pytest.raises(ChannelClosed, match="closed the session"):
@@ -154,9 +152,7 @@ def test_no_echo_times_out_naming_the_echo() -> None:
     app = ScriptedAppliance({}, echo=False)
 
     async def go() -> None:
-        ch = channel(app, timeout=0.2)
-        app.queue.put_nowait("admin:")
-        await ch.login(pagination_off=False)
+        ch = await logged_in(app, timeout=0.2)
         await ch.send("show version active")
 
     with pytest.raises(ChannelTimeout, match=re.escape("the echo of 'show version active'")):
@@ -174,9 +170,7 @@ def test_file_list_pager_is_answered_with_next() -> None:
                              "<key 'n'>": ["\r" + " " * len(prompt) + "\rc.log\r\nadmin:"]})
 
     async def go() -> str:
-        ch = channel(app)
-        app.queue.put_nowait("admin:")
-        await ch.login(pagination_off=False)
+        ch = await logged_in(app)
         return await ch.send("file list activelog x")
 
     assert run(go()) == "a.log\nb.log\nc.log"
@@ -188,9 +182,7 @@ def test_show_commands_go_with_their_return_in_one_write_others_wait_for_the_ech
                              "utils ntp status": ["synchronised\r\nadmin:"]})
 
     async def go() -> tuple[str, str]:
-        ch = channel(app)
-        app.queue.put_nowait("admin:")
-        await ch.login(pagination_off=False)
+        ch = await logged_in(app)
         return await ch.send("show version active"), await ch.send("utils ntp status")
 
     assert run(go()) == ("Active Master Version: 12.6.1", "synchronised")
@@ -204,9 +196,7 @@ def test_a_show_command_echoed_otherwise_fails_at_once_and_its_output_is_not_tak
                              "show status": ["Host Name : node1\r\nadmin:"]}, echo=False)
 
     async def go() -> str:
-        ch = channel(app, timeout=5.0)
-        app.queue.put_nowait("admin:")
-        await ch.login(pagination_off=False)
+        ch = await logged_in(app, timeout=5.0)
         with pytest.raises(CommandFailed, match=re.escape("did not echo 'show version active' as sent")) as info:
             await ch.send("show version active")
         assert "show versoin active" in str(info.value)
@@ -224,9 +214,7 @@ def test_a_show_command_echoed_on_a_redrawn_prompt_line_is_accepted() -> None:
     app = ScriptedAppliance({"show status": ["\radmin:show status\r\nHost Name : node1\r\nadmin:"]}, echo=False)
 
     async def go() -> str:
-        ch = channel(app)
-        app.queue.put_nowait("admin:")
-        await ch.login(pagination_off=False)
+        ch = await logged_in(app)
         return await ch.send("show status")
 
     assert run(go()) == "Host Name : node1"
