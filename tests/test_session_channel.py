@@ -65,6 +65,13 @@ async def logged_in(app: ScriptedAppliance, timeout: float = 2.0) -> VOSChannel:
     return ch
 
 
+def send_one(app: ScriptedAppliance, command: str, timeout: float = 2.0) -> str:
+    """Log in and run one command; its output (or the channel's exception)."""
+    async def go() -> str:
+        return await (await logged_in(app, timeout)).send(command)
+    return run(go())
+
+
 def test_output_between_echo_and_prompt_with_prompt_split_across_reads() -> None:
     app = ScriptedAppliance({"show version active": ["Active Master Version: 12.6", ".1.10000-5\r\nActive Ver",
                                                      "sion Installed Software Options:\r\nadm", "in:"]})
@@ -80,17 +87,17 @@ def test_output_between_echo_and_prompt_with_prompt_split_across_reads() -> None
     assert out == "Active Master Version: 12.6.1.10000-5\nActive Version Installed Software Options:"
 
 
-def test_pager_prompt_is_answered_and_removed() -> None:
-    pager = "Press <enter> for 1 line, <space> for one page, or <q> to quit"
-    app = ScriptedAppliance({"show long": ["line1\r\nline2\r\n" + pager],
-                             "<key ' '>": ["\r" + " " * len(pager) + "\rline3\r\nadmin:"]})
+@pytest.mark.parametrize("command, pager, key", [
+    ("show long", "Press <enter> for 1 line, <space> for one page, or <q> to quit", " "),
+    # The `file view`/`file list` pager moves on with `n`.
+    ("file list activelog x", "options: q=quit, n=next, p=prev, b=begin, e=end (lines 1 - 2 of 3) : ", "n"),
+])
+def test_pager_prompt_is_answered_and_removed(command: str, pager: str, key: str) -> None:
+    app = ScriptedAppliance({command: ["line1\r\nline2\r\n" + pager],
+                             f"<key {key!r}>": ["\r" + " " * len(pager) + "\rline3\r\nadmin:"]})
 
-    async def go() -> str:
-        ch = await logged_in(app)
-        return await ch.send("show long")
-
-    assert run(go()) == "line1\nline2\nline3"
-    assert " " in app.written
+    assert send_one(app, command) == "line1\nline2\nline3"
+    assert key in app.written
 
 
 def test_dialog_answers_prompts_and_masks_secrets() -> None:
@@ -129,52 +136,27 @@ def test_dialog_that_stalls_names_the_prompt_it_waited_for() -> None:
 def test_failure_line_raises_command_failed_with_reason() -> None:
     app = ScriptedAppliance({"bogus": ["Invalid command: bogus\r\nExecuted command unsuccessfully\r\nadmin:"]})
 
-    async def go() -> None:
-        ch = await logged_in(app)
-        await ch.send("bogus")
-
     with pytest.raises(CommandFailed, match="Invalid command: bogus"):
-        run(go())
+        send_one(app, "bogus")
 
 
 def test_closed_session_is_reported() -> None:
     app = ScriptedAppliance({"quit": ["<EOF>"]})
 
-    async def go() -> None:
-        ch = await logged_in(app)
-        await ch.send("quit")
-
     with pytest.raises(ChannelClosed, match="closed the session"):
-        run(go())
+        send_one(app, "quit")
 
 
 def test_no_echo_times_out_naming_the_echo() -> None:
     app = ScriptedAppliance({}, echo=False)
 
-    async def go() -> None:
-        ch = await logged_in(app, timeout=0.2)
-        await ch.send("show version active")
-
     with pytest.raises(ChannelTimeout, match=re.escape("the echo of 'show version active'")):
-        run(go())
+        send_one(app, "show version active", timeout=0.2)
 
 
 def test_clean_handles_ansi_cr_and_backspace() -> None:
     assert clean("\x1b[1mbold\x1b[0m\r\nab\x08c\r\n") == "bold\nac\n"
     assert clean("pager text\r          \rnext") == "next"
-
-
-def test_file_list_pager_is_answered_with_next() -> None:
-    prompt = "options: q=quit, n=next, p=prev, b=begin, e=end (lines 1 - 2 of 3) : "
-    app = ScriptedAppliance({"file list activelog x": ["a.log\r\nb.log\r\n" + prompt],
-                             "<key 'n'>": ["\r" + " " * len(prompt) + "\rc.log\r\nadmin:"]})
-
-    async def go() -> str:
-        ch = await logged_in(app)
-        return await ch.send("file list activelog x")
-
-    assert run(go()) == "a.log\nb.log\nc.log"
-    assert "n" in app.written
 
 
 def test_show_commands_go_with_their_return_in_one_write_others_wait_for_the_echo() -> None:
@@ -213,8 +195,4 @@ def test_a_show_command_echoed_on_a_redrawn_prompt_line_is_accepted() -> None:
     # A line editor that redraws its input line after type-ahead: CR, prompt, the line, CR LF.
     app = ScriptedAppliance({"show status": ["\radmin:show status\r\nHost Name : node1\r\nadmin:"]}, echo=False)
 
-    async def go() -> str:
-        ch = await logged_in(app)
-        return await ch.send("show status")
-
-    assert run(go()) == "Host Name : node1"
+    assert send_one(app, "show status") == "Host Name : node1"
