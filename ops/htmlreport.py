@@ -213,9 +213,9 @@ def _hosts_table(report: RunReport) -> str:
                     + "".join(f'<td class="num">{c[k]}</td>' for k in STEP_STATUSES)
                     + f'<td class="num">{len(host.files)}</td><td class="num" title="{size} bytes">'
                     f"{e(human_size(size))}</td><td class=\"error\">{e(host.error)}</td></tr>")
-    return ("<table><thead><tr><th>host</th><th>status</th><th class=\"num\">duration</th><th class=\"num\">ok</th>"
-            "<th class=\"num\">changed</th><th class=\"num\">failed</th><th class=\"num\">ignored</th>"
-            "<th class=\"num\">skipped</th><th class=\"num\">files</th><th class=\"num\">bytes</th><th>error</th>"
+    return ("<table><thead><tr><th>host</th><th>status</th><th class=\"num\">duration</th>"
+            + "".join(f'<th class="num">{k}</th>' for k in STEP_STATUSES)
+            + "<th class=\"num\">files</th><th class=\"num\">bytes</th><th>error</th>"
             "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 

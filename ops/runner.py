@@ -121,7 +121,7 @@ class HostRun(HostContext):
             except (KeyError, TypeError, ValueError):
                 continue
             path = (files / entry.path).resolve()
-            if not path.is_relative_to(files) or path.is_symlink():
+            if not path.is_relative_to(files):  # resolve() has followed any symlink
                 continue  # a manifest naming something outside the host's files is ignored, never touched
             if await asyncio.to_thread(_whole, path, entry):
                 self._held[entry.path] = entry
@@ -259,13 +259,13 @@ class Runner:
         self.run_dir.mkdir(parents=True, exist_ok=self.options.resume)
         # Ask for every `prompt` password up front, one host after another, before any host starts.
         uses_rest = any(isinstance(step.action, RestAction) for step in self.playbook.steps)
+        if uses_rest:
+            from ops.rest.settings import endpoint_for
         for host in hosts:
             if host.lab is None:
                 try:
                     host.resolve_password(self.inventory.path.parent, self.options.prompt)
                     if uses_rest:
-                        from ops.rest.settings import endpoint_for
-
                         for api in ("finesse", "gws"):
                             endpoint_for(host, api, base_dir=self.inventory.path.parent, prompt=self.options.prompt)
                 except SecretError as exc:

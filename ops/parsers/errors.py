@@ -17,9 +17,7 @@ def failure_reason(text: str) -> str | None:
     if not FAILED_RE.search(text):
         return None
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    index = next((i for i, ln in enumerate(lines) if FAILED_RE.search(ln)), None)
-    if index is None:
-        return None
+    index = next(i for i, ln in enumerate(lines) if FAILED_RE.search(ln))  # the match lies within one line
     # Dialog questions (`...?`, `...:`) and progress dots are context, not the reason.
     before = [ln for ln in lines[:index] if not ln.endswith(("?", ":")) and not set(ln) <= {"."}][-2:]
     return " / ".join(before + [lines[index]])
