@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -226,7 +227,9 @@ def test_resume_never_touches_paths_outside_the_run(tmp_path: Path, monkeypatch:
     assert first.hosts["node1"].status == "ok", first.hosts["node1"].error
     manifest = tmp_path / "out" / first.run_id / "node1" / "manifest.json"
     entries = json.loads(manifest.read_text())
-    entries.append({"path": "../../../precious.txt", "size": 1, "sha256": "0" * 64})
+    # An entry that reaches the file outside (../../../../precious.txt) and looks damaged, so a
+    # resume that followed it would delete it.
+    entries.append({"path": os.path.relpath(outside, manifest.parent / "files"), "size": 1, "sha256": "0" * 64})
     manifest.write_text(json.dumps(entries))
     # Each lab generates its tree anew, so the active logs (error.log, info.log ...) have moved on since
     # the first run: resume replaces those held copies with the appliance's current ones.
