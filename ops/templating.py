@@ -57,9 +57,9 @@ def lookup(path: str, context: Mapping[str, Any]) -> Any:
 def render(value: Any, context: Mapping[str, Any]) -> Any:
     """Substitute templates in strings, lists and mappings."""
     if isinstance(value, str):
-        whole = TEMPLATE_RE.fullmatch(value)
-        if whole and "{{" not in whole.group(1):  # one template and nothing else: keep its type
-            return lookup(whole.group(1), context)
+        first = TEMPLATE_RE.match(value)
+        if first and first.end() == len(value):  # one template and nothing else: keep its type
+            return lookup(first.group(1), context)
         return TEMPLATE_RE.sub(lambda m: _text(lookup(m.group(1), context)), value)
     if isinstance(value, Mapping):
         return {k: render(v, context) for k, v in value.items()}
