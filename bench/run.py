@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -38,6 +38,7 @@ SFTP_SERVER = Path("/usr/lib/openssh/sftp-server")
 CIPHER = "aes128-gcm@openssh.com"
 LAB_PASSWORD = "bench-Lab-pw-7731"
 MIB = 1024 * 1024
+T = TypeVar("T")
 
 
 @dataclass
@@ -141,6 +142,12 @@ def run_peer(python: Path, script: str, *args: str, timeout: float = 300) -> dic
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
+def rotated(items: list[T], k: int) -> list[T]:
+    """`items` started at position k (cyclically): who goes first changes from round to round."""
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
 
@@ -186,8 +193,7 @@ def bench_rtt(results: Results, count: int) -> None:
         # Rounds in a rotating order: whichever peer runs first (on a lab that has just started,
         # or while this VM is slow) is not always the same one.
         for round_ in range(RTT_ROUNDS):
-            shift = round_ % len(peers)
-            for label, python, script in peers[shift:] + peers[:shift]:
+            for label, python, script in rotated(peers, round_):
                 out = run_peer(python, script, *common)
                 samples[script] += out["samples"]
                 names[script] = label.format(v=out.get("version", ""))
@@ -325,7 +331,7 @@ def bench_sftp(results: Results, size: int, reps: int) -> None:
             (ssh_root / "warm.bin").unlink()
             for i in range(reps):
                 name = f"f{i}.bin"
-                for key, put, root in peers[i % 3:] + peers[:i % 3]:
+                for key, put, root in rotated(peers, i):
                     rates[key].append(size / put(name))
                     (root / name).unlink()
             assert recv.stdin is not None

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -38,19 +40,25 @@ def serve_labs(count: int, first: int, log_root: str, pace: float, conn: Connect
                 for i in range(count)]
         for lab in labs:
             await lab.start()
-        profile = None
-        if os.environ.get("OPS_BENCH_PROFILE"):
-            import cProfile
-            profile = cProfile.Profile()
-            profile.enable()
-        conn.send([(lab.config.hostname, lab.port, lab.host_key_fingerprint()) for lab in labs])
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-        if profile is not None:
-            profile.disable()
-            profile.dump_stats(f"{os.environ['OPS_BENCH_PROFILE']}.lab{first}")
+        target = os.environ.get("OPS_BENCH_PROFILE")
+        with profiled(f"{target}.lab{first}" if target else None):
+            conn.send([(lab.config.hostname, lab.port, lab.host_key_fingerprint()) for lab in labs])
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
         await asyncio.gather(*(lab.stop() for lab in labs))
 
     asyncio.run(main())
+
+
+@contextlib.contextmanager
+def profiled(path: str | None) -> Iterator[None]:
+    """cProfile what runs inside, into `path` (nothing when no path is given)."""
+    if not path:
+        yield
+        return
+    import cProfile
+    with cProfile.Profile() as profile:
+        yield
+    profile.dump_stats(path)
 
 
 def write_inventory(path: Path, hosts: list[tuple[str, int, str]]) -> None:
@@ -102,18 +110,11 @@ def main() -> None:
             os.environ["OPS_BENCH_PW"] = PASSWORD
             inventory = load_inventory(root / "inventory.yaml")
             book = load_playbook(REPO / "playbooks" / "pull-desktop-logs.yaml", inventory)
-            profile = None
-            if os.environ.get("OPS_BENCH_PROFILE"):  # a cProfile of the runner's process, to this path
-                import cProfile
-                profile = cProfile.Profile()
-                profile.enable()
-            start = time.perf_counter()
-            report = asyncio.run(run_playbook(book, inventory, RunOptions(output=collected,
-                                                                          forks=args.forks)))
-            wall = time.perf_counter() - start
-            if profile is not None:
-                profile.disable()
-                profile.dump_stats(os.environ["OPS_BENCH_PROFILE"])
+            with profiled(os.environ.get("OPS_BENCH_PROFILE")):  # a cProfile of the runner's process
+                start = time.perf_counter()
+                report = asyncio.run(run_playbook(book, inventory, RunOptions(output=collected,
+                                                                              forks=args.forks)))
+                wall = time.perf_counter() - start
         finally:
             for _proc, conn in workers:
                 conn.send("stop")
