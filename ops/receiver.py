@@ -33,11 +33,11 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncssh
 from asyncssh import (
@@ -60,6 +60,7 @@ from ops.secrets import Secret
 __all__ = ["Account", "ManifestEntry", "Receiver", "ReceiverError"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Large channel window and packets: an appliance pushes hundreds of MB of logs, and asyncssh's
 # defaults (2 MiB window, 32 KiB packets) cap throughput on a high-latency WAN link.
@@ -359,9 +360,26 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
         _, local = self._resolve(path)
         return os.lstat(local)
 
-    def fstat(self, file_obj: object) -> os.stat_result:
+    def _settled(self, file_obj: object, operation: Callable[[], T]) -> T | Awaitable[T]:
+        """Run `operation` on a handle once the data written through it is on disk.
+
+        An upload's in-order writes are batched (Receiver._write): whatever reads or syncs the file
+        through its handle first waits for them, so it sees what the client wrote.
+        """
+        if not (isinstance(file_obj, _Upload) and self._receiver._pending(file_obj)):
+            return operation()
+        upload = file_obj
+
+        async def later() -> T:
+            await self._receiver._drain(upload)
+            if upload.failed:
+                raise SFTPFailure(upload.failed)
+            return operation()
+        return later()
+
+    def fstat(self, file_obj: object) -> os.stat_result | Awaitable[os.stat_result]:
         self._touch()
-        return os.fstat(self._fd(file_obj))
+        return self._settled(file_obj, lambda: os.fstat(self._fd(file_obj)))
 
     def _apply_attrs(self, target: int | str, attrs: SFTPAttrs) -> None:
         # Only times are honoured: ownership and modes stay ours (a client must not make a
@@ -379,9 +397,9 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
     def lsetstat(self, path: bytes, attrs: SFTPAttrs) -> None:
         self.setstat(path, attrs)
 
-    def fsetstat(self, file_obj: object, attrs: SFTPAttrs) -> None:
+    def fsetstat(self, file_obj: object, attrs: SFTPAttrs) -> None | Awaitable[None]:
         self._touch()
-        self._apply_attrs(self._fd(file_obj), attrs)
+        return self._settled(file_obj, lambda: self._apply_attrs(self._fd(file_obj), attrs))
 
     def statvfs(self, path: bytes) -> os.statvfs_result:
         _, local = self._resolve(path)
@@ -487,9 +505,9 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
             return file_obj.fd
         raise SFTPFailure("invalid handle")
 
-    def read(self, file_obj: object, offset: int, size: int) -> bytes:
+    def read(self, file_obj: object, offset: int, size: int) -> bytes | Awaitable[bytes]:
         self._touch()
-        return os.pread(self._fd(file_obj), size, offset)
+        return self._settled(file_obj, lambda: os.pread(self._fd(file_obj), size, offset))
 
     def write(self, file_obj: object, offset: int, data: bytes) -> int | Awaitable[int]:
         self._touch()
@@ -497,9 +515,9 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
             raise SFTPPermissionDenied("file not open for writing")
         return self._receiver._write(file_obj, offset, data)
 
-    def fsync(self, file_obj: object) -> None:
+    def fsync(self, file_obj: object) -> None | Awaitable[None]:
         self._touch()
-        os.fsync(self._fd(file_obj))
+        return self._settled(file_obj, lambda: os.fsync(self._fd(file_obj)))
 
     def close(self, file_obj: object) -> Awaitable[None] | None:
         aborting = _closing_during_teardown() or (self._session is not None and self._session.lost)
@@ -812,6 +830,12 @@ class Receiver:
             if upload.buffer_bytes >= _FLUSH_BYTES:
                 return self._flush(upload, len(data))
             return len(data)
+        if self._pending(upload):
+            # A batch may still be on its way to disk: this write must land after it.
+            return self._store_after_drain(upload, offset, data)
+        return self._store_now(upload, offset, data)
+
+    def _store_now(self, upload: _Upload, offset: int, data: bytes) -> int | Awaitable[int]:
         if len(data) < _THREAD_WRITE_MIN:
             try:
                 _store(upload, offset, data)
@@ -820,6 +844,20 @@ class Receiver:
                 raise
             return len(data)
         return self._write_in_thread(upload, offset, data)
+
+    async def _store_after_drain(self, upload: _Upload, offset: int, data: bytes) -> int:
+        await self._drain(upload)
+        if upload.failed:
+            raise SFTPFailure(upload.failed)
+        if upload.done:
+            raise SFTPFailure("upload was aborted")
+        result = self._store_now(upload, offset, data)
+        return result if isinstance(result, int) else await result
+
+    @staticmethod
+    def _pending(upload: _Upload) -> bool:
+        """Whether written data is still gathered or being written by a worker thread."""
+        return bool(upload.buffer) or (upload.inflight is not None and not upload.inflight.done())
 
     async def _flush(self, upload: _Upload, result: int = 0) -> int:
         """Hand the gathered in-order data to a worker thread, after the previous batch is on disk."""
@@ -847,7 +885,8 @@ class Receiver:
 
     async def _drain(self, upload: _Upload) -> None:
         """Everything written so far is on disk and hashed (or upload.failed says why not)."""
-        await self._flush(upload)
+        with contextlib.suppress(SFTPFailure):  # upload.failed: the caller decides what follows
+            await self._flush(upload)
         if upload.inflight is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(upload.inflight)
@@ -901,7 +940,7 @@ class Receiver:
     def _finish_upload(self, upload: _Upload) -> Awaitable[None] | None:
         if upload.done:
             raise SFTPFailure("upload was aborted")
-        if upload.buffer or (upload.inflight is not None and not upload.inflight.done()):
+        if self._pending(upload):
             return self._finish_after_drain(upload)
         return self._finish_drained(upload)
 

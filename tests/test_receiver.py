@@ -458,3 +458,68 @@ def test_client_sockets_are_read_in_small_chunks(tmp_path: Path) -> None:
             assert [e.size for e in receiver.manifest("h")] == [100_000]
 
     run(body())
+
+
+def test_a_rewrite_lands_after_the_batch_still_being_written(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-order writes go to disk in batches from a worker thread; a later out-of-order write to
+    the same bytes must land after the batch, however slow the batch is."""
+    import time
+
+    from ops import receiver as receiver_module
+
+    slow_store = receiver_module._store_chunks
+
+    def slowly(*args: Any) -> None:
+        time.sleep(0.3)  # the batch is still on its way to disk when the rewrite arrives
+        slow_store(*args)
+    monkeypatch.setattr(receiver_module, "_store_chunks", slowly)
+    first = os.urandom(2 * 1024 * 1024)
+    tail = b"\xff" * 65536
+    want = first[:-len(tail)] + tail
+
+    async def body() -> None:
+        async with Receiver(tmp_path) as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                async with sftp.open("f", "wb") as fh:
+                    await fh.write(first, 0)
+                    await fh.write(tail, len(first) - len(tail))
+            assert (tmp_path / "h" / "f").read_bytes() == want
+            assert receiver.manifest("h") == [ManifestEntry("f", len(want), hashlib.sha256(want).hexdigest())]
+
+    run(body())
+
+
+def test_a_file_over_quota_with_data_still_gathered_is_discarded_on_close(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Receiver(tmp_path, max_bytes_per_account=100_000) as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                fh = await sftp.open("f", "wb")
+                for i in range(3):  # 96 KiB gathered, not yet written
+                    await fh.write(b"x" * 32768, i * 32768)
+                with pytest.raises(asyncssh.SFTPFailure, match="quota exceeded"):
+                    await fh.write(b"x" * 32768, 3 * 32768)
+                with pytest.raises(asyncssh.SFTPFailure, match="file discarded"):
+                    await fh.close()
+                assert list((tmp_path / "h").iterdir()) == []  # no partial file left
+                async with sftp.open("f", "wb") as fh:  # the name is free again
+                    await fh.write(b"y" * 10)
+            assert receiver.manifest("h") == [ManifestEntry("f", 10, hashlib.sha256(b"y" * 10).hexdigest())]
+            assert receiver.stats("h") == (1, 10)
+
+    run(body())
+
+
+def test_reading_an_upload_through_its_handle_sees_what_was_written(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Receiver(tmp_path) as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+                async with sftp.open("f", "w+b") as fh:
+                    await fh.write(b"hello world", 0)
+                    assert (await fh.stat()).size == 11
+                    assert await fh.read(11, 0) == b"hello world"
+
+    run(body())
