@@ -229,21 +229,14 @@ class VOSChannel:
     async def _read_echoed_line(self, command: str) -> None:
         """Consume the echo of a command sent with its return; refuse output that follows another line."""
         echo = _echo_line_re(command)
-        while True:
-            normalized = self._normalized()
-            match = echo.search(normalized)
-            if match:
-                self._keep(normalized[match.end():])
-                return
-            if self.prompt_re.search(normalized):
-                # Back at the prompt without the line we typed: what ran is not what was asked.
-                self._keep("")
-                seen = normalized.strip("\n").split("\n", 1)[0][:120]
-                raise CommandFailed(f"{self.host}: the appliance did not echo {command!r} as sent (first line "
-                                    f"seen: {mask(seen)!r}); its output was discarded", mask(normalized))
-            if self._answer_pager(normalized):
-                continue
-            await self._read_chunk(f"the echo of {command!r}", self.timeout)
+        # The echo, or else the prompt (which only matches at the very end, so an echo comes first).
+        text = await self.read_until(re.compile(f"{echo.pattern}|{self.prompt_re.pattern}"),
+                                     f"the echo of {command!r}")
+        if not echo.search(text):
+            # Back at the prompt without the line we typed: what ran is not what was asked.
+            seen = text.strip("\n").split("\n", 1)[0][:120]
+            raise CommandFailed(f"{self.host}: the appliance did not echo {command!r} as sent (first line "
+                                f"seen: {mask(seen)!r}); its output was discarded", mask(text))
 
     async def send(self, command: str, *, timeout: float | None = None, check: bool = True) -> str:
         """Run one command; returns its output (between the echo and the next prompt).
