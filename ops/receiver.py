@@ -55,6 +55,7 @@ from asyncssh import (
     SFTPPermissionDenied,
 )
 
+from ops.report import write_atomic
 from ops.secrets import Secret
 
 __all__ = ["Account", "ManifestEntry", "Receiver", "ReceiverError"]
@@ -169,8 +170,7 @@ class _Upload:
     done: bool = False
     inflight: asyncio.Future[None] | None = None  # a write running in a worker thread
     buffer: list[bytes] = field(default_factory=list)  # in-order data not yet handed to a thread
-    buffer_bytes: int = 0
-    buffer_offset: int = 0
+    buffer_offset: int = 0  # where the gathered data starts; it runs up to `hashed`
     failed: str | None = None  # why a write was refused: such a file is never completed
 
 
@@ -768,8 +768,6 @@ class Receiver:
 
         `also` adds entries held from before (a resumed run); this receiver's own win on equal paths.
         """
-        from ops.report import write_atomic
-
         entries = {e.path: e for e in also}
         entries.update({e.path: e for e in self.manifest(host)})
         data = [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in sorted(entries.values(),
@@ -826,8 +824,7 @@ class Receiver:
             if not upload.buffer:
                 upload.buffer_offset = offset
             upload.buffer.append(data)
-            upload.buffer_bytes += len(data)
-            if upload.buffer_bytes >= _FLUSH_BYTES:
+            if upload.hashed - upload.buffer_offset >= _FLUSH_BYTES:
                 return self._flush(upload, len(data))
             return len(data)
         if self._pending(upload):
@@ -871,7 +868,6 @@ class Receiver:
             return result
         chunks, offset = upload.buffer, upload.buffer_offset
         upload.buffer = []
-        upload.buffer_bytes = 0
         # No join on the event loop: the worker writes the chunks with one pwritev and hashes each.
         future = asyncio.get_running_loop().run_in_executor(None, _store_chunks, upload, offset, chunks)
         upload.inflight = future
@@ -920,7 +916,6 @@ class Receiver:
         if upload.done:
             return
         upload.buffer.clear()
-        upload.buffer_bytes = 0
         inflight = upload.inflight
         if inflight is not None and not inflight.done():
             # A worker thread is still writing to the descriptor: closing it now could let the
