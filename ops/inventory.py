@@ -20,9 +20,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ops.secrets import REFERENCE_FORMS, Secret, SecretError, reference_only, resolve
 from ops.session.hostkey import ACCEPT_NEW, STRICT, HostKeyPolicy
@@ -31,6 +31,9 @@ from ops.yamlsource import Document, InputError, Problem, load, validate
 
 FINGERPRINT_RE = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+# A password field: a secret reference (env:, file:, prompt), never the password itself.
+SecretReference = Annotated[str, AfterValidator(reference_only)]
 
 
 class _Strict(BaseModel):
@@ -90,20 +93,15 @@ class RestFields(_Strict):
     scheme: Literal["https", "http"] | None = None
     port: int | None = Field(None, ge=1, le=65535)
     username: str | None = None
-    password: str | None = None
+    password: SecretReference | None = None
     gws_address: str | None = None
     gws_scheme: Literal["https", "http"] | None = None
     gws_port: int | None = Field(None, ge=1, le=65535)
     gws_username: str | None = None
-    gws_password: str | None = None
+    gws_password: SecretReference | None = None
     verify: bool | None = None
     ca_bundle: str | None = None
     timeout: float | None = Field(None, gt=0)
-
-    @field_validator("password", "gws_password")
-    @classmethod
-    def _reference_only(cls, value: str | None) -> str | None:
-        return reference_only(value)
 
 
 class HostFields(_Strict):
@@ -112,7 +110,7 @@ class HostFields(_Strict):
     address: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
     username: str | None = None
-    password: str | None = None
+    password: SecretReference | None = None
     host_key: str | None = None
     known_hosts: str | None = None
     connect_timeout: float | None = Field(None, gt=0)
@@ -121,11 +119,6 @@ class HostFields(_Strict):
     lab: bool | LabOptions | None = None
     rest: RestFields | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("password")
-    @classmethod
-    def _reference_only(cls, value: str | None) -> str | None:
-        return reference_only(value)
 
     @field_validator("host_key")
     @classmethod

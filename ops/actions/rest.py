@@ -26,21 +26,17 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.inventory import SecretReference
 from ops.rest.finesse import cache_query
 from ops.rest.http import RestError, local_name, xml_to_data
-from ops.secrets import Secret, SecretError, reference_only
+from ops.secrets import Secret, SecretError
 
 
 class CredentialArgs(Args):
     """Optional per-step credentials (e.g. an agent's), instead of the inventory's."""
 
     username: str | None = None
-    password: str | None = None
-
-    @field_validator("password")
-    @classmethod
-    def _reference_only(cls, value: str | None) -> str | None:
-        return reference_only(value)
+    password: SecretReference | None = None
 
     @model_validator(mode="after")
     def _both(self) -> CredentialArgs:
