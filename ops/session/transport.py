@@ -8,7 +8,6 @@ interactive shell with a PTY.
 from __future__ import annotations
 
 import asyncio
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,19 +51,6 @@ def _read_known_hosts(path: Path) -> asyncssh.SSHKnownHosts | None:
     return asyncssh.import_known_hosts(text)
 
 
-async def _trusted_keys(known: asyncssh.SSHKnownHosts | None, target: Target) -> list[asyncssh.SSHKey]:
-    if known is None:
-        return []
-    try:  # resolved on the event loop's resolver, not a blocking call that would stall every host
-        infos = await asyncio.get_running_loop().getaddrinfo(target.address, None, family=socket.AF_INET,
-                                                              type=socket.SOCK_STREAM)
-        addr = infos[0][4][0] if infos else target.address
-    except OSError:
-        addr = target.address
-    keys, _ca, _revoked, _x1, _x2, _x3, _x4 = known.match(target.address, str(addr), target.port)
-    return list(keys)
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
@@ -76,14 +62,17 @@ def _describe(exc: BaseException) -> str:
 class _HostKeyCheck(asyncssh.SSHClient):
     """Applies the host key policy during key exchange, before any password is sent."""
 
-    def __init__(self, target: Target, trusted: list[asyncssh.SSHKey]) -> None:
+    def __init__(self, target: Target, known: asyncssh.SSHKnownHosts | None) -> None:
         self.target = target
-        self.trusted = trusted
+        self.known = known
+        self.trusted: list[asyncssh.SSHKey] = []  # the known_hosts keys for this host, once checked
         self.offered: asyncssh.SSHKey | None = None
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self.offered = key
         policy = self.target.host_key
+        if self.known is not None:  # matched by name and by the address asyncssh connected to
+            self.trusted = list(self.known.match(self.target.address, addr, self.target.port)[0])
         if policy.mode == "fingerprint":
             return key.get_fingerprint("sha256") == policy.fingerprint
         if self.trusted:
@@ -119,10 +108,10 @@ class _HostKeyCheck(asyncssh.SSHClient):
 
 async def connect(target: Target) -> asyncssh.SSHClientConnection:
     """Open an authenticated SSH connection, enforcing the host key policy during key exchange."""
-    trusted: list[asyncssh.SSHKey] = []
+    known = None
     if target.host_key.mode != "fingerprint":
-        trusted = await _trusted_keys(_read_known_hosts(target.host_key.known_hosts_path()), target)
-    check = _HostKeyCheck(target, trusted)
+        known = _read_known_hosts(target.host_key.known_hosts_path())
+    check = _HostKeyCheck(target, known)
     options: dict[str, Any] = dict(
         username=target.username,
         password=target.password.reveal(),
