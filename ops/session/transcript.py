@@ -20,12 +20,10 @@ class Transcript:
         # Kept in memory only when there is no file: a 200-host run must not hold every transcript.
         self._buffer = io.StringIO() if path is None else None
         self._file = None
-        self._start = 0
         self._pending = ""
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file = path.open("a", encoding="utf-8", newline="")
-            self._start = self._file.tell()  # an earlier run's part (--resume) is not this session's
 
     def received(self, text: str) -> None:
         # Appliances echo typed characters one read at a time, so a secret echoed in clear
@@ -53,15 +51,10 @@ class Transcript:
             self._file.flush()
 
     def text(self) -> str:
-        """This session's transcript so far (masked)."""
-        if self._buffer is not None:
-            kept = self._buffer.getvalue()
-        else:
-            assert self.path is not None
-            with self.path.open(encoding="utf-8", newline="") as handle:
-                handle.seek(self._start)
-                kept = handle.read()
-        return kept + mask(self._pending)
+        """This session's transcript so far (masked); only kept for one not written to a file."""
+        if self._buffer is None:
+            raise ValueError(f"this transcript is written to {self.path}; read it there")
+        return self._buffer.getvalue() + mask(self._pending)
 
     def close(self) -> None:
         self.flush()
