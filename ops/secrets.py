@@ -41,8 +41,7 @@ class Masker:
 
     def __init__(self) -> None:
         self._values: set[str] = set()
-        self._automaton: Any = None
-        self._dirty = False
+        self._automaton: Any = None  # None while it must be (re)built from _values
         self._lock = threading.Lock()
 
     def register(self, value: str) -> None:
@@ -56,13 +55,14 @@ class Masker:
             if forms <= self._values:
                 return
             self._values |= forms
-            self._dirty = True  # the automaton is rebuilt when text is next masked
+            self._automaton = None  # rebuilt when text is next masked
 
     def _current(self) -> Any:
-        if not self._dirty:
-            return self._automaton
+        automaton = self._automaton
+        if automaton is not None or not self._values:
+            return automaton
         with self._lock:
-            if self._dirty:
+            if self._automaton is None:
                 import ahocorasick
 
                 automaton = ahocorasick.Automaton()
@@ -70,7 +70,6 @@ class Masker:
                     automaton.add_word(value, len(value))
                 automaton.make_automaton()
                 self._automaton = automaton
-                self._dirty = False
             return self._automaton
 
     def mask(self, text: str) -> str:
