@@ -12,7 +12,7 @@ import os
 import random
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -98,27 +98,39 @@ def spec_parts(spec: str) -> list[str]:
     return parts
 
 
-def _candidates(root: Path, spec: str, recurs: bool) -> list[LogFile]:
-    parts = spec_parts(spec)
-    if parts and any(c in _GLOB_CHARS for c in "".join(parts[:-1])):
-        raise ValueError(f"invalid file spec {spec!r}: only the last component may be a pattern")
+def spec_directory(root: Path, parts: list[str]) -> tuple[Path, str] | None:
+    """The directory a file-spec's `parts` name and the pattern for its entries (`*` for a whole
+    directory), or None when there is no such directory."""
     target = root.joinpath(*parts)
     if target.is_dir():
-        directory, pattern = target, "*"
-    elif not parts:
-        return []
-    else:
-        directory, pattern = root.joinpath(*parts[:-1]), parts[-1]
-    if not directory.is_dir():
-        return []
-    picked: list[LogFile] = []  # in any order: select() sorts
+        return target, "*"
+    if parts and (directory := root.joinpath(*parts[:-1])).is_dir():
+        return directory, parts[-1]
+    return None
+
+
+def matching(directory: Path, pattern: str) -> Iterator[tuple[Path, os.stat_result]]:
+    """The entries of `directory` whose name matches `pattern`, each with one `stat` (following
+    links); an entry that cannot be stat'ed is left out."""
     for entry in directory.iterdir():
         if not fnmatch.fnmatchcase(entry.name, pattern):
             continue
         try:
-            st = entry.stat()  # one stat, following links as before
+            st = entry.stat()
         except OSError:
             continue
+        yield entry, st
+
+
+def _candidates(root: Path, spec: str, recurs: bool) -> list[LogFile]:
+    parts = spec_parts(spec)
+    if parts and any(c in _GLOB_CHARS for c in "".join(parts[:-1])):
+        raise ValueError(f"invalid file spec {spec!r}: only the last component may be a pattern")
+    where = spec_directory(root, parts)
+    if where is None:
+        return []
+    picked: list[LogFile] = []  # in any order: select() sorts
+    for entry, st in matching(*where):
         relpath = entry.relative_to(root).as_posix()
         if stat.S_ISREG(st.st_mode):
             picked.append(LogFile(relpath, st.st_size, st.st_mtime))

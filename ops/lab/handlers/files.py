@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import stat
 import time
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import asyncssh
 from ops.lab import faults
 from ops.lab import push as sftp_push
 from ops.lab.commands import CommandContext, CommandError, command
-from ops.lab.logtree import RELTIME_UNITS, LogFile, parse_abstime, spec_parts, total_size
+from ops.lab.logtree import RELTIME_UNITS, LogFile, matching, parse_abstime, spec_directory, spec_parts, total_size
 from ops.lab.terminal import SessionClosed
 
 GET_USAGE = ("file get activelog file-spec [reltime {months|weeks|days|hours|minutes} N | "
@@ -50,21 +49,11 @@ def _list_entries(root: Path, spec: str) -> list[_Entry]:
         parts = spec_parts(spec)
     except ValueError:
         raise CommandError(f"Invalid file spec: {spec}") from None
-    target = root.joinpath(*parts)
-    if target.is_dir():
-        directory, pattern = target, "*"
-    elif parts and root.joinpath(*parts[:-1]).is_dir():
-        directory, pattern = root.joinpath(*parts[:-1]), parts[-1]
-    else:
+    where = spec_directory(root, parts)
+    if where is None:
         raise CommandError(f"Directory not found: {spec}")
     entries = []
-    for path in directory.iterdir():
-        if not fnmatch.fnmatchcase(path.name, pattern):
-            continue
-        try:
-            st = path.stat()
-        except OSError:
-            continue
+    for path, st in matching(*where):
         is_dir = stat.S_ISDIR(st.st_mode)
         entries.append(_Entry(path.name, is_dir, 0 if is_dir else st.st_size, st.st_mtime))
     return entries
