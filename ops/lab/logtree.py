@@ -47,8 +47,8 @@ class LogFile:
 # --------------------------------------------------------------------------- selection
 
 
-def scan(root: Path, prefix: str = "") -> list[LogFile]:
-    """Every regular file currently below `root`, sorted by relpath (`prefix` + path below root).
+def scan(root: Path) -> list[LogFile]:
+    """Every regular file currently below `root`, sorted by its path below root.
 
     Directories are descended (not symlinks to them, as `os.walk` does); a symlink to a regular
     file counts as that file. One `stat` per file: hundreds of labs scan the same tree at once.
@@ -56,26 +56,27 @@ def scan(root: Path, prefix: str = "") -> list[LogFile]:
     found: list[LogFile] = []
     if not os.path.isdir(root):
         return found
-
-    def walk(directory: str, prefix: str) -> None:
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            return
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    walk(entry.path, f"{prefix}{entry.name}/")
-                    continue
-                st = entry.stat()
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                found.append(LogFile(prefix + entry.name, st.st_size, st.st_mtime))
-
-    walk(os.fspath(root), prefix)
+    _walk(os.fspath(root), "", found)
     found.sort(key=lambda f: f.relpath)
     return found
+
+
+def _walk(directory: str, prefix: str, found: list[LogFile]) -> None:
+    """Append every regular file below `directory` to `found`, as `prefix` + its path below it."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _walk(entry.path, f"{prefix}{entry.name}/", found)
+                continue
+            st = entry.stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            found.append(LogFile(prefix + entry.name, st.st_size, st.st_mtime))
 
 
 def parse_abstime(text: str) -> datetime:
@@ -135,7 +136,7 @@ def _candidates(root: Path, spec: str, recurs: bool) -> list[LogFile]:
         if stat.S_ISREG(st.st_mode):
             picked.append(LogFile(relpath, st.st_size, st.st_mtime))
         elif stat.S_ISDIR(st.st_mode) and recurs:
-            picked.extend(scan(entry, prefix=relpath + "/"))
+            _walk(os.fspath(entry), relpath + "/", picked)
     return picked
 
 
