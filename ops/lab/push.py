@@ -82,7 +82,7 @@ MODERN_CIPHERS = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-
 
 
 def _alg_options(legacy: bool) -> dict[str, Any]:
-    return dict(LEGACY_ALGS) if legacy else {"encryption_algs": MODERN_CIPHERS}
+    return dict(LEGACY_ALGS) if legacy else {"encryption_algs": MODERN_CIPHERS, "server_host_key_algs": "default"}
 
 
 def _reason(exc: BaseException) -> str:
@@ -160,13 +160,12 @@ async def push(
             return None
         return password
 
-    key_algs: dict[str, Any] = {} if legacy else {"server_host_key_algs": "default"}
     try:
         conn = await asyncio.wait_for(
             asyncssh.connect(
                 target.host, target.port, username=target.username, password=password_once_key_is_trusted,
                 known_hosts=([], [], []), client_factory=_KeyTaker, client_keys=None, agent_path=None,
-                config=None, preferred_auth=["password"], **key_algs, **_alg_options(legacy),
+                config=None, preferred_auth=["password"], **_alg_options(legacy),
             ),
             # The host key question may wait for a person.
             CONNECT_TIMEOUT + QUESTION_TIMEOUT,
