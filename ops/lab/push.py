@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
-import shutil
 import tarfile
-import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -223,21 +221,3 @@ async def _drop_midway(conn: asyncssh.SSHClientConnection, sftp: asyncssh.SFTPCl
     await asyncio.sleep(0)
     raise PushError("File transfer failed: connection lost")
 
-
-class ArchiveDir:
-    """A temporary directory for a `compress` archive, made when first used, removed on exit."""
-
-    def __init__(self) -> None:
-        self._path: Path | None = None
-
-    def __enter__(self) -> ArchiveDir:
-        return self
-
-    def __truediv__(self, name: str) -> Path:
-        if self._path is None:
-            self._path = Path(tempfile.mkdtemp(prefix="ops-lab-tgz-"))
-        return self._path / name
-
-    def __exit__(self, *exc: object) -> None:
-        if self._path is not None:
-            shutil.rmtree(self._path, ignore_errors=True)

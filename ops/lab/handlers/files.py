@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import stat
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -247,10 +249,11 @@ async def _transfer(ctx: CommandContext, req: GetRequest, target: sftp_push.Push
     async def dot() -> None:
         await term.write(".")
 
-    with sftp_push.ArchiveDir() as scratch:
+    with contextlib.ExitStack() as scratch:
         if req.compress:
             name = f"{lab.config.hostname}_{when:%Y%m%d%H%M%S}_activelog.tgz"
-            archive = scratch / name
+            archive = Path(scratch.enter_context(
+                tempfile.TemporaryDirectory(prefix="ops-lab-tgz-", ignore_cleanup_errors=True))) / name
             await asyncio.to_thread(sftp_push.build_archive, lab.log_root, files, archive)
             uploads = [(archive, f"{base}/{name}")]
         else:
