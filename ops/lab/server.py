@@ -285,29 +285,24 @@ class LabAppliance:
     # ------------------------------------------------------------------ sessions
 
     async def _run_session(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        term = Terminal(process.stdin, process.stdout, page_lines=self.config.page_lines,
+                        output_chunk=self.config.output_chunk, output_delay=self.config.output_delay)
         task = asyncio.current_task()
         if task is not None:
             self._sessions.tasks.add(task)
-        term: Terminal | None = None
         try:
             if process.command is not None or process.subsystem is not None:
                 # CUCM-like: only interactive shells, no exec or subsystems.
                 process.stderr.write(b"Command execution is not supported; open an interactive shell.\r\n")
                 process.exit(1)
                 return
-            term = Terminal(process.stdin, process.stdout, page_lines=self.config.page_lines,
-                            output_chunk=self.config.output_chunk, output_delay=self.config.output_delay)
             await self._shell(term)
             await term.flush()
             process.exit(0)
-        except (SessionClosed, asyncio.CancelledError):
-            if term is not None:
-                term.flush_nowait()  # what was printed before the session ended still leaves
-            process.close()
-        except Exception:  # a session's bug must never take the appliance down
-            log.exception("lab session failed")
-            if term is not None:
-                term.flush_nowait()
+        except (asyncio.CancelledError, Exception) as exc:  # a session's bug must never take the appliance down
+            if not isinstance(exc, (SessionClosed, asyncio.CancelledError)):
+                log.exception("lab session failed")
+            term.flush_nowait()  # what was printed before the session ended still leaves
             process.close()
         finally:
             if task is not None:
