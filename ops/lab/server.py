@@ -153,6 +153,8 @@ class LabAppliance:
         self.config = config or LabConfig()
         self.host = ""
         self.port = 0
+        # Seconds the appliance's clock is ahead: as configured, else three hours under the clock_skew fault.
+        self.clock_skew = self.config.clock_skew or (3 * 3600.0 if "clock_skew" in self.config.faults else 0.0)
         self.now = self.config.now if self.config.now is not None else time.time()
         self.host_key: asyncssh.SSHKey = asyncssh.generate_private_key("ssh-ed25519")
         self.commands: list[str] = []
@@ -181,10 +183,8 @@ class LabAppliance:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Create the log tree if needed and listen for SSH on host:port (0 = any free port)."""
         faults.check(self.config.faults)  # before any work: an unknown fault leaves nothing behind
-        if "clock_skew" in self.config.faults and not self.config.clock_skew:
-            self.config.clock_skew = 3 * 3600.0
         if self.config.now is None:
-            self.now = time.time() + self.config.clock_skew
+            self.now = time.time() + self.clock_skew
         if self._log_root is None:
             self._temp_root = Path(tempfile.mkdtemp(prefix="ops-lab-"))
             self._log_root = self._temp_root / "activelog"
