@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +35,13 @@ async def connect(receiver: Receiver, account: Account, *, password: str | None 
         password=account.password.reveal() if password is None else password,
         known_hosts=None, client_keys=None, agent_path=None, config=None,
         preferred_auth="password", **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def sftp_session(receiver: Receiver, host: str = "h") -> AsyncIterator[asyncssh.SFTPClient]:
+    """An SFTP client logged in to a fresh account of `host` on `receiver`."""
+    async with await connect(receiver, receiver.add_account(host)) as conn, conn.start_sftp_client() as sftp:
+        yield sftp
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> bool:
@@ -97,8 +105,7 @@ def test_upload_nested_manifest_and_json(tmp_path: Path) -> None:
 def test_out_of_order_writes_hash_the_whole_file(tmp_path: Path) -> None:
     async def body() -> None:
         async with Receiver(tmp_path) as receiver:
-            account = receiver.add_account("h")
-            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+            async with sftp_session(receiver) as sftp:
                 async with sftp.open("f", "wb") as fh:
                     await fh.write(b"world", 5)
                     await fh.write(b"hello", 0)
@@ -168,8 +175,7 @@ def test_stop_during_a_fast_transfer_leaves_nothing(tmp_path: Path) -> None:
 def test_quotas_refuse_with_clear_error(tmp_path: Path) -> None:
     async def body() -> None:
         async with Receiver(tmp_path, max_bytes_per_account=1000, max_files_per_account=2) as receiver:
-            account = receiver.add_account("h")
-            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+            async with sftp_session(receiver) as sftp:
                 async with sftp.open("a", "wb") as fh:
                     await fh.write(b"a" * 600)
                 with pytest.raises(asyncssh.SFTPFailure, match="quota exceeded"):
@@ -480,8 +486,7 @@ def test_a_rewrite_lands_after_the_batch_still_being_written(tmp_path: Path,
 
     async def body() -> None:
         async with Receiver(tmp_path) as receiver:
-            account = receiver.add_account("h")
-            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+            async with sftp_session(receiver) as sftp:
                 async with sftp.open("f", "wb") as fh:
                     await fh.write(first, 0)
                     await fh.write(tail, len(first) - len(tail))
@@ -494,8 +499,7 @@ def test_a_rewrite_lands_after_the_batch_still_being_written(tmp_path: Path,
 def test_a_file_over_quota_with_data_still_gathered_is_discarded_on_close(tmp_path: Path) -> None:
     async def body() -> None:
         async with Receiver(tmp_path, max_bytes_per_account=100_000) as receiver:
-            account = receiver.add_account("h")
-            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+            async with sftp_session(receiver) as sftp:
                 fh = await sftp.open("f", "wb")
                 for i in range(3):  # 96 KiB gathered, not yet written
                     await fh.write(b"x" * 32768, i * 32768)
@@ -515,8 +519,7 @@ def test_a_file_over_quota_with_data_still_gathered_is_discarded_on_close(tmp_pa
 def test_reading_an_upload_through_its_handle_sees_what_was_written(tmp_path: Path) -> None:
     async def body() -> None:
         async with Receiver(tmp_path) as receiver:
-            account = receiver.add_account("h")
-            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+            async with sftp_session(receiver) as sftp:
                 async with sftp.open("f", "w+b") as fh:
                     await fh.write(b"hello world", 0)
                     assert (await fh.stat()).size == 11
