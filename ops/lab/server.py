@@ -23,6 +23,7 @@ from typing import Any
 
 import asyncssh
 
+from ops import sshpatches
 from ops.lab import faults, logtree
 from ops.lab.accounts import AdminUIAccount
 from ops.lab.commands import CommandContext, QuitSession, load_handlers
@@ -31,6 +32,8 @@ from ops.lab.logtree import LogFile
 from ops.lab.push import PushRecord
 from ops.lab.rest.server import RestServer
 from ops.lab.terminal import Interrupted, SessionClosed, Terminal
+
+sshpatches.apply()
 
 __all__ = ["LabAppliance", "LabConfig", "PushRecord", "run_forever"]
 
