@@ -526,3 +526,36 @@ def test_reading_an_upload_through_its_handle_sees_what_was_written(tmp_path: Pa
                     assert await fh.read(11, 0) == b"hello world"
 
     run(body())
+
+
+def test_small_files_are_stored_on_the_loop_and_big_ones_by_the_worker_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log pull is mostly small files: their data is written and hashed at close on the event
+    loop (a thread hop per file costs more CPU than the write); a big file's batches still go to
+    the worker thread. Both arrive whole with the right digest."""
+    import threading
+
+    from ops import receiver as receiver_module
+
+    where: dict[str, set[bool]] = {}
+    store = receiver_module._store_chunks
+
+    def spy(upload: Any, offset: int, chunks: list[bytes]) -> None:
+        where.setdefault(upload.rel, set()).add(threading.current_thread() is threading.main_thread())
+        store(upload, offset, chunks)
+    monkeypatch.setattr(receiver_module, "_store_chunks", spy)
+    small, big = os.urandom(40_000), os.urandom(3 * 1024 * 1024 + 5)
+
+    async def body() -> None:
+        async with Receiver(tmp_path) as receiver:
+            async with sftp_session(receiver) as sftp:
+                for name, data in (("small.log", small), ("big.log", big)):
+                    async with sftp.open(name, "wb") as fh:
+                        await fh.write(data, 0)
+            assert receiver.manifest("h") == [
+                ManifestEntry("big.log", len(big), hashlib.sha256(big).hexdigest()),
+                ManifestEntry("small.log", len(small), hashlib.sha256(small).hexdigest())]
+            assert (tmp_path / "h" / "small.log").read_bytes() == small
+
+    run(body())
+    assert where["small.log"] == {True} and False in where["big.log"]
