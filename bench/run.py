@@ -363,12 +363,13 @@ def bench_sftp(results: Results, size: int, reps: int) -> None:
 # -- 3. fan-out -----------------------------------------------------------------------------------
 
 
+LAB_NICE = 10  # the lab workers' niceness: they take the CPU the runner leaves (see bench/README.md)
 FANOUT_REPS = 3  # runs per fan-out row; the row shows their median wall and CPU time, peak RSS at most
 
 
 def fanout_row(results: Results, n: int, forks: int, *, pace: float, one: float | None,
-               output_in: str | None = None) -> float:
-    args = ["--hosts", str(n), "--forks", str(forks), "--pace", str(pace)]
+               output_in: str | None = None, lab_nice: int = LAB_NICE) -> float:
+    args = ["--hosts", str(n), "--forks", str(forks), "--pace", str(pace), "--lab-nice", str(lab_nice)]
     if output_in:
         args += ["--output-in", output_in]
     runs = []
@@ -385,6 +386,8 @@ def fanout_row(results: Results, n: int, forks: int, *, pace: float, one: float 
     label = f"{n} host{'s' if n > 1 else ''}, forks={forks}" + (" (sequential loop)" if forks == 1 < n else "")
     if not output_in:
         label += ", run directory on disk"
+    if lab_nice != LAB_NICE:
+        label += ", labs at the runner's priority"
     ratio = target = ""
     if one is not None:
         ratio = f"{wall / one:.2f}x 1 host"
@@ -424,6 +427,7 @@ def bench_fanout(results: Results, sizes: list[int]) -> None:
     for pace in PACES:
         one = fanout_row(results, 1, 1, pace=pace, one=None, output_in=shm)
         fanout_row(results, big, big, pace=pace, one=one, output_in=shm)
+        fanout_row(results, big, big, pace=pace, one=one, output_in=shm, lab_nice=0)
     if shm:
         fanout_row(results, big, big, pace=PACES[-1], one=one, output_in=None)
     disk, memory = file_create_cost(None), file_create_cost(shm) if shm else float("nan")
@@ -431,7 +435,9 @@ def bench_fanout(results: Results, sizes: list[int]) -> None:
         f"Fan-out: median of {FANOUT_REPS} runs a row (peak RSS: the highest); the shipped playbook "
         "(`playbooks/pull-desktop-logs.yaml`: 20 files a host) through `ops.runner.run_playbook`, forks=N against "
         "forks=1; the labs run in 2 worker processes sharing one log "
-        "tree and the 2 cores with the runner; RSS is the peak of the runner's process alone (one run per "
+        f"tree and the 2 cores with the runner, at niceness {LAB_NICE} (they stand in for machines of their own, "
+        "so they take the CPU the runner leaves; rows marked \"labs at the runner's priority\" run them at 0); "
+        "RSS is the peak of the runner's process alone (one run per "
         "process), runner CPU its user+system time (startup included). At an appliance's pace each lab shows "
         "its prompt after the given delay (the reference: \"the banner can take several seconds\") and takes "
         "20 ms per file pushed; a sequential loop over 200 at that pace would take minutes, so it is not run. "

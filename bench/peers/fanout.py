@@ -26,9 +26,16 @@ WORKERS = 2
 FILE_DELAY = 0.02
 
 
-def serve_labs(count: int, first: int, log_root: str, pace: float, conn: Connection) -> None:
+def serve_labs(count: int, first: int, log_root: str, pace: float, nice: int, conn: Connection) -> None:
     """Worker process: start `count` labs, report (name, port, fingerprint), serve until told to stop."""
     from ops.lab.server import LabAppliance, LabConfig
+
+    # The labs stand in for appliances, each a machine of its own: at a lower priority they take
+    # the CPU the runner leaves, instead of a share of the runner's (see --lab-nice).
+    os.nice(nice)
+
+    if os.environ.get("OPS_BENCH_LAB_NICE"):
+        os.nice(int(os.environ["OPS_BENCH_LAB_NICE"]))
 
     async def main() -> None:
         # `pace`: an appliance's pace, roughly: the CLI takes `pace` seconds to start ("several seconds"
@@ -75,6 +82,8 @@ def main() -> None:
     parser.add_argument("--forks", type=int, required=True)
     parser.add_argument("--pace", type=float, default=0.0,
                         help="seconds each lab takes to show its prompt, plus 20 ms a file (0: CPU speed)")
+    parser.add_argument("--lab-nice", type=int, default=10,
+                        help="niceness of the lab worker processes (0: the runner's priority)")
     parser.add_argument("--output-in", type=Path, help="make the run directory under this directory (e.g. a tmpfs)")
     args = parser.parse_args()
 
@@ -100,7 +109,8 @@ def main() -> None:
         for first in range(0, args.hosts, per):
             ours, theirs = ctx.Pipe()
             proc = ctx.Process(target=serve_labs, args=(min(per, args.hosts - first), first,
-                                                         str(root / "activelog"), args.pace, theirs), daemon=True)
+                                                         str(root / "activelog"), args.pace, args.lab_nice,
+                                                         theirs), daemon=True)
             proc.start()
             workers.append((proc, ours))
         try:
