@@ -190,3 +190,23 @@ def test_bar_chart_scales_to_the_busiest_port() -> None:
     assert widths[0] == 2 * widths[1] and widths[2] == 0
     assert bar_chart("nothing", []) == ""
     assert asdict(StepRecord("a", "b", "ok"))["status"] == "ok"
+
+
+def test_report_json_keeps_every_value_and_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Everything registered reaches report.json: paths and dates as text, non-ASCII as itself,
+    integers past 64 bits too (the fast encoder refuses those; the stdlib one takes over)."""
+    from datetime import datetime
+
+    from ops.secrets import Secret
+
+    secret = Secret("Sécret-Report-Pw-9")  # registers it for masking
+    for huge in (2**40, 2**70):
+        report = RunReport(run_id="r", playbook="p.yaml", playbook_name="P", started="s")
+        report.hosts["fin-a"] = HostRecord(steps=[StepRecord("s", "cli", "ok", data={
+            "path": Path("/x/y"), "when": datetime(2026, 11, 29, 8, 30), "name": "Zürich", "n": huge,
+            "said": f"password {secret.reveal()}", 7: "non-text key"})])
+        text = report.to_json()
+        data = json.loads(text)["hosts"]["fin-a"]["steps"][0]["data"]
+        assert data == {"path": "/x/y", "when": "2026-11-29T08:30:00", "name": "Zürich", "n": huge,
+                        "said": data["said"], "7": "non-text key"}
+        assert secret.reveal() not in text and "Zürich" in text
