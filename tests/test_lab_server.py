@@ -545,3 +545,27 @@ def test_push_pipelines_big_files_whole_into_the_receiver(tmp_path: Path) -> Non
                        for name, size in sizes.items()}
 
     asyncio.run(asyncio.wait_for(body(), 60))
+
+
+def test_key_exchange_is_an_appliances_not_asyncssh_post_quantum_default(tmp_path: Path) -> None:
+    """A real node's OpenSSH offers no mlkem768x25519/sntrup761: a client asking only for those is
+    refused by the lab, and the lab's SFTP push cannot reach a receiver offering only those."""
+    pq = [alg for alg in ("mlkem768x25519-sha256", "sntrup761x25519-sha512")
+          if alg.encode() in asyncssh.kex.get_kex_algs()]
+    if not pq:
+        pytest.skip("this asyncssh has no post-quantum key exchange")
+
+    async def main() -> None:
+        async with LabAppliance(LabConfig(now=NOW)) as lab:
+            options: dict[str, Any] = dict(username="admin", password=lab.config.password, known_hosts=None,
+                                           client_keys=None, agent_path=None, config=None)
+            with pytest.raises(asyncssh.KeyExchangeFailed):
+                async with asyncssh.connect(lab.host, lab.port, kex_algs=pq, **options):
+                    pass
+            async with asyncssh.connect(lab.host, lab.port, kex_algs=["curve25519-sha256"], **options):
+                pass
+        async with lab_and_shell() as (lab, sh), receiver(tmp_path / "pq", kex_algs=pq) as (port, _key):
+            _head, tail = await answer_dialog(sh, "file get activelog desktop/logs/dbalerter", port, host_key=None)
+            assert "Could not connect to the SFTP server" in tail
+
+    run(main())

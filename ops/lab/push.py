@@ -76,6 +76,13 @@ def key_type_label(key: asyncssh.SSHKey) -> str:
     return alg.upper()
 
 
+# Key exchange as an appliance's OpenSSH 7/8 offers it (server and client alike): no post-quantum
+# hybrids (mlkem768x25519, sntrup761), which asyncssh would otherwise put first, so a session with
+# the lab negotiates what it would with a real node (curve25519-sha256), at a real node's cost.
+VOS_KEX = ["curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
+           "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
+           "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256", "diffie-hellman-group14-sha1"]
+
 # A modern VOS client (OpenSSH 7+) with AES-NI negotiates AES-GCM; it also keeps the emulator cheap
 # when hundreds of labs push at once on a small machine.
 MODERN_CIPHERS = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
@@ -83,7 +90,9 @@ MODERN_CIPHERS = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-
 
 
 def _alg_options(legacy: bool) -> dict[str, Any]:
-    return dict(LEGACY_ALGS) if legacy else {"encryption_algs": MODERN_CIPHERS, "server_host_key_algs": "default"}
+    if legacy:
+        return dict(LEGACY_ALGS)
+    return {"kex_algs": VOS_KEX, "encryption_algs": MODERN_CIPHERS, "server_host_key_algs": "default"}
 
 
 def _reason(exc: BaseException) -> str:
@@ -210,7 +219,9 @@ async def _upload(sftp: asyncssh.SFTPClient, local: Path, remote: str) -> None:
                 if len(pending) >= IN_FLIGHT:
                     await asyncio.gather(*pending)
                     pending = []
-            if pending:
+            if len(pending) == 1:  # most log files: one write, no task to gather it in
+                await pending[0]
+            elif pending:
                 await asyncio.gather(*pending)
 
 

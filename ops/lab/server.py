@@ -29,7 +29,7 @@ from ops.lab.accounts import AdminUIAccount
 from ops.lab.commands import CommandContext, QuitSession, load_handlers
 from ops.lab.handlers.services import DEFAULT_SERVICES
 from ops.lab.logtree import LogFile
-from ops.lab.push import PushRecord
+from ops.lab.push import VOS_KEX, PushRecord
 from ops.lab.rest.server import RestServer
 from ops.lab.terminal import Interrupted, SessionClosed, Terminal
 
@@ -206,6 +206,7 @@ class LabAppliance:
             host, port,
             server_factory=lambda: _AuthServer(self),
             server_host_keys=[served],
+            kex_algs=VOS_KEX,
             process_factory=self._run_session,
             line_editor=False,
             encoding=None,
