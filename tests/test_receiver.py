@@ -559,3 +559,31 @@ def test_small_files_are_stored_on_the_loop_and_big_ones_by_the_worker_thread(
 
     run(body())
     assert where["small.log"] == {True} and False in where["big.log"]
+
+
+def test_the_rest_of_a_big_ssh_packet_is_read_in_one_piece(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 256 KiB SSH packet is read as its first 64 KiB, then the rest at once (see
+    _fit_reads_to_packets): fails if asyncssh's packet state is renamed and reads stay at 64 KiB."""
+    from asyncio import selector_events
+
+    from ops import receiver as receiver_module
+
+    sizes: list[int] = []
+    original = selector_events._SelectorSocketTransport._read_ready__data_received
+
+    def spy(self: Any) -> None:
+        if getattr(self._protocol, "is_server", lambda: False)():
+            sizes.append(self.max_size)
+        original(self)
+    monkeypatch.setattr(selector_events._SelectorSocketTransport, "_read_ready__data_received", spy)
+    payload = os.urandom(4 * 1024 * 1024)
+
+    async def body() -> None:
+        async with Receiver(tmp_path) as receiver, sftp_session(receiver) as sftp:
+            async with sftp.open("big", "wb") as fh:
+                await fh.write(payload, 0)  # 256 KiB WRITEs: SSH packets of the receiver's maximum size
+        assert [e.sha256 for e in receiver.manifest("h")] == [hashlib.sha256(payload).hexdigest()]
+
+    run(body())
+    assert receiver_module._RECV_SIZE in sizes
+    assert max(sizes) > receiver_module._RECV_SIZE
