@@ -9,10 +9,10 @@ first. Two pieces of it do nothing for ops:
   packet once encryption is on: the countermeasure to the chosen-plaintext attack on SSH's CBC
   mode, whose IV for a packet is the previous packet's last ciphertext block. With an AEAD cipher
   (AES-GCM, chacha20-poly1305: what ops and the lab negotiate first) every packet has its own
-  nonce and the ignore packet protects nothing, so OpenSSH never sends one; asyncssh sends it
-  anyway, which doubles the packets encrypted, decrypted and written to the socket. Skipped for
-  AEAD ciphers only: a CBC connection (the receiver's `legacy_algorithms`, old VOS clients) keeps
-  it.
+  nonce and the ignore packet protects nothing (OpenSSH sends none); asyncssh sends it anyway,
+  which doubles the packets encrypted, decrypted and written to the socket. Skipped for AEAD
+  ciphers only: every other cipher (the CBC of the receiver's `legacy_algorithms` for old VOS
+  clients, CTR) keeps it.
 * **Log text built for nothing.** Each packet sent or received is described in a formatted string
   before asyncssh's logger finds that packet logging (debug level 3) is off, and its debug1
   messages convert their arguments to text before the level check. Both now return first when the

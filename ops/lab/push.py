@@ -76,9 +76,10 @@ def key_type_label(key: asyncssh.SSHKey) -> str:
     return alg.upper()
 
 
-# Key exchange as an appliance's OpenSSH 7/8 offers it (server and client alike): no post-quantum
-# hybrids (mlkem768x25519, sntrup761), which asyncssh would otherwise put first, so a session with
-# the lab negotiates what it would with a real node (curve25519-sha256), at a real node's cost.
+# Key exchange as the OpenSSH of an appliance offers it, server and client alike (VOS releases
+# ship OpenSSH 7.x/8.x; the reference lists no algorithms, so this is OpenSSH's own default set of
+# that time): no post-quantum hybrids (mlkem768x25519, sntrup761), which asyncssh would put first,
+# so a session with the lab negotiates what it would with a real node (curve25519-sha256).
 VOS_KEX = ["curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
            "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
            "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256", "diffie-hellman-group14-sha1"]
