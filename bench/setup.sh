@@ -11,8 +11,8 @@ python="${PYTHON:-python3}"
 
 if [ ! -x /usr/sbin/sshd ] || [ ! -x /usr/lib/openssh/sftp-server ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq openssh-server >/dev/null
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq openssh-server >/dev/null
 fi
 command -v sftp >/dev/null || { echo "setup: OpenSSH's sftp client is missing" >&2; exit 1; }
 

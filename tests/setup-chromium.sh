@@ -11,7 +11,8 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-if apt-get update -qq && apt-get install -y -qq chromium >/dev/null; then
+# Wait for another apt (an unattended upgrade, a bench setup) instead of skipping the browser tests.
+if apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium >/dev/null; then
     /usr/bin/chromium --version
 else
     echo "setup-chromium: apt-get could not install chromium; the HTML rendering tests will skip" >&2
