@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -188,6 +189,13 @@ class _ReadHandle:
     fd: int
 
 
+def _settle(upload: _Upload, batch: asyncio.Future[None]) -> None:
+    """Record why a finished batch write failed, if it did (the upload is then never completed)."""
+    exc = None if batch.cancelled() else batch.exception()
+    if exc is not None:
+        upload.failed = f"write failed: {getattr(exc, 'strerror', None) or exc}"
+
+
 def _store(upload: _Upload, offset: int, data: bytes) -> None:
     """Write `data` at `offset` (may run in a worker thread); in-order data is hashed by the caller."""
     view = memoryview(data)
@@ -263,6 +271,9 @@ class _SSHSession(asyncssh.SSHServer):
         return False
 
 
+_PACKET_STATE = ("_recv_packet", "_recv_handler", "_pktlen", "_recv_macsize", "_recv_blocksize", "_inpbuf")
+
+
 def _fit_reads_to_packets(conn: Any, transport: Any) -> None:
     """Read the rest of a partly received SSH packet in one piece.
 
@@ -273,6 +284,8 @@ def _fit_reads_to_packets(conn: Any, transport: Any) -> None:
     the receiver falls behind (32 KiB ones otherwise): A/B puts of 256 MiB, +10% throughput.
     Relies on asyncssh's private packet state; tests/test_receiver.py fails if that changes.
     """
+    if not all(hasattr(conn, name) for name in _PACKET_STATE):
+        return  # another asyncssh: reads stay at _RECV_SIZE, slower but correct
     receive = conn.data_received
     waiting_for_rest = conn._recv_packet  # the handler asyncssh sets while a packet is incomplete
 
@@ -903,12 +916,7 @@ class Receiver:
         # No join on the event loop: the worker writes the chunks with one pwritev and hashes each.
         future = asyncio.get_running_loop().run_in_executor(None, _store_chunks, upload, offset, chunks)
         upload.inflight = future
-
-        def settle(done: asyncio.Future[None]) -> None:
-            exc = None if done.cancelled() else done.exception()
-            if exc is not None:
-                upload.failed = f"write failed: {getattr(exc, 'strerror', None) or exc}"
-        future.add_done_callback(settle)
+        future.add_done_callback(functools.partial(_settle, upload))
         return result
 
     async def _drain(self, upload: _Upload) -> None:
@@ -974,8 +982,14 @@ class Receiver:
     @staticmethod
     def _store_gathered_inline(upload: _Upload) -> bool:
         """Write and hash a small gathered tail here, on the loop; False if it needs the worker thread."""
-        if upload.inflight is not None and not upload.inflight.done():
-            return False
+        if upload.inflight is not None:
+            if not upload.inflight.done():
+                return False
+            # A batch that just failed may not have run its done-callback yet: record it now, so
+            # the file is discarded rather than committed with a hole.
+            _settle(upload, upload.inflight)
+            if upload.failed:
+                return True
         if upload.hashed - upload.buffer_offset > _INLINE_FLUSH_MAX:
             return False
         chunks, upload.buffer = upload.buffer, []

@@ -587,3 +587,28 @@ def test_the_rest_of_a_big_ssh_packet_is_read_in_one_piece(tmp_path: Path, monke
     run(body())
     assert receiver_module._RECV_SIZE in sizes
     assert max(sizes) > receiver_module._RECV_SIZE
+
+
+def test_a_batch_that_failed_just_before_close_discards_the_file(tmp_path: Path) -> None:
+    """A worker-thread batch can fail and finish in the same loop pass as the client's CLOSE,
+    before its done-callback has recorded the failure: the small tail must not then be stored
+    on the loop and the file committed with a hole (and a digest of the tail alone)."""
+    import errno
+
+    async def body() -> None:
+        async with Receiver(tmp_path) as receiver:
+            account = receiver.add_account("h")
+            state = receiver._accounts[account.username]
+            upload = receiver._begin_upload(state, "f.log", str(account.directory / "f.log"), read=False,
+                                            append=False, track=set())
+            assert receiver._write(upload, 0, b"tail" * 100) == 400  # gathered, not yet stored
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(OSError(errno.ENOSPC, "No space left on device"))
+            upload.inflight = failed  # done, its callback not run yet
+            with pytest.raises(asyncssh.SFTPFailure, match="discarded.*No space left"):
+                result = receiver._finish_upload(upload)
+                if result is not None:
+                    await result
+            assert receiver.manifest("h") == [] and all_files(account.directory) == []
+
+    run(body())
