@@ -15,7 +15,9 @@ Everything written passes through `ops.secrets.mask` first.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -81,13 +83,32 @@ class RunReport:
         return [name for name, rec in self.hosts.items() if rec.status == "failed"]
 
     def to_json(self) -> str:
+        """The report as indented JSON, masked; a number that is not finite (a metric reading NaN)
+        is written as null, as JSON has no NaN."""
         # orjson: the report of a 200-host pull in 4 ms instead of 90 (the stdlib's encoder is pure
         # Python once indent is asked for), at the end of every run, in its wall time.
         try:
             text = orjson.dumps(self, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
-        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits in registered data
-            text = json.dumps(asdict(self), indent=2, default=_default, ensure_ascii=False)
+        except orjson.JSONEncodeError:
+            # What orjson refuses: integers past 64 bits, and lone surrogates (a file name that is
+            # not UTF-8, as os.fsdecode keeps it), which are written escaped as the stdlib would.
+            text = json.dumps(_finite(asdict(self)), indent=2, default=_default, ensure_ascii=False)
+            text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
         return mask(text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every float that is not finite replaced by None, as orjson writes it."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _default(value: Any) -> Any:

@@ -192,21 +192,23 @@ def test_bar_chart_scales_to_the_busiest_port() -> None:
     assert asdict(StepRecord("a", "b", "ok"))["status"] == "ok"
 
 
-def test_report_json_keeps_every_value_and_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("odd", [None, 2**70, "logs/caf\udce9.log"], ids=["plain", "huge-int", "not-utf8-name"])
+def test_report_json_keeps_every_value_and_masks_secrets(tmp_path: Path, odd: object) -> None:
     """Everything registered reaches report.json: paths and dates as text, non-ASCII as itself,
-    integers past 64 bits too (the fast encoder refuses those; the stdlib one takes over)."""
+    NaN as null; also what the fast encoder refuses (integers past 64 bits, a file name that is
+    not UTF-8, kept by os.fsdecode as lone surrogates), which the stdlib encoder then writes."""
     from datetime import datetime
 
+    from ops.report import write_report
     from ops.secrets import Secret
 
     secret = Secret("Sécret-Report-Pw-9")  # registers it for masking
-    for huge in (2**40, 2**70):
-        report = RunReport(run_id="r", playbook="p.yaml", playbook_name="P", started="s")
-        report.hosts["fin-a"] = HostRecord(steps=[StepRecord("s", "cli", "ok", data={
-            "path": Path("/x/y"), "when": datetime(2026, 11, 29, 8, 30), "name": "Zürich", "n": huge,
-            "said": f"password {secret.reveal()}", 7: "non-text key"})])
-        text = report.to_json()
-        data = json.loads(text)["hosts"]["fin-a"]["steps"][0]["data"]
-        assert data == {"path": "/x/y", "when": "2026-11-29T08:30:00", "name": "Zürich", "n": huge,
-                        "said": data["said"], "7": "non-text key"}
-        assert secret.reveal() not in text and "Zürich" in text
+    report = RunReport(run_id="r", playbook="p.yaml", playbook_name="P", started="s")
+    report.hosts["fin-a"] = HostRecord(steps=[StepRecord("s", "cli", "ok", data={
+        "path": Path("/x/y"), "when": datetime(2026, 11, 29, 8, 30), "name": "Zürich", "odd": odd,
+        "load": float("nan"), "said": f"password {secret.reveal()}", 7: "non-text key"})])
+    text = write_report(tmp_path, report).read_text(encoding="utf-8")
+    data = json.loads(text)["hosts"]["fin-a"]["steps"][0]["data"]
+    assert data == {"path": "/x/y", "when": "2026-11-29T08:30:00", "name": "Zürich", "odd": odd, "load": None,
+                    "said": data["said"], "7": "non-text key"}
+    assert secret.reveal() not in text and "Zürich" in text
