@@ -30,13 +30,9 @@ from typing import Any
 
 from asyncssh import connection, packet
 from asyncssh import logging as ssh_logging
-from asyncssh.encryption import ChachaEncryption, GCMEncryption
 
 __all__ = ["apply", "applied"]
 
-_AEAD = (GCMEncryption, ChachaEncryption)
-_EMPTY_STRING = (packet.String(b""),)
-_MSG_IGNORE: int = connection.MSG_IGNORE
 _applied = False
 
 
@@ -46,27 +42,36 @@ def applied() -> bool:
 
 
 def apply() -> None:
-    """Patch asyncssh's packet layer (once per process)."""
+    """Patch asyncssh's packet layer (once per process).
+
+    An asyncssh without what is patched here is left as it is: slower, never broken.
+    """
     global _applied
     if _applied:
         return
-    send_packet = connection.SSHConnection.send_packet
+    try:
+        from asyncssh.encryption import ChachaEncryption, GCMEncryption
+
+        send_packet = connection.SSHConnection.send_packet
+        log_packet = packet.SSHPacketLogger._log_packet
+        log = ssh_logging.SSHLogger.log
+        msg_ignore: int = connection.MSG_IGNORE
+        empty_string = (packet.String(b""),)
+    except (ImportError, AttributeError):
+        return
+    aead = (GCMEncryption, ChachaEncryption)
 
     def send_packet_without_aead_ignore(self: Any, pkttype: int, *args: bytes, handler: Any = None) -> None:
         # asyncssh's own send_packet calls self.send_packet(MSG_IGNORE, String(b'')) first: this
         # is where that call lands.
-        if pkttype == _MSG_IGNORE and args == _EMPTY_STRING and isinstance(self._send_encryption, _AEAD):
+        if pkttype == msg_ignore and args == empty_string and isinstance(getattr(self, "_send_encryption", None), aead):
             return
         send_packet(self, pkttype, *args, handler=handler)
 
-    log_packet = packet.SSHPacketLogger._log_packet
-
     def log_packet_when_enabled(self: Any, msg: str, pkttype: int, pktid: Any, pkt: Any, note: str) -> None:
         logger = self.logger
-        if logger._debug_level >= 3 and logger.isEnabledFor(logging.DEBUG):
+        if getattr(logger, "_debug_level", 3) >= 3 and logger.isEnabledFor(logging.DEBUG):
             log_packet(self, msg, pkttype, pktid, pkt, note)
-
-    log = ssh_logging.SSHLogger.log
 
     def log_when_enabled(self: Any, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
         if self.isEnabledFor(level):

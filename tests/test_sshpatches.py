@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import collections
 import logging
+import subprocess
+import sys
 from typing import Any
 
 import asyncssh
@@ -12,9 +14,10 @@ import pytest
 from asyncssh import packet
 
 from ops import sshpatches
-from tests.helpers import run
+from tests.helpers import REPO, run
 
 MSG_IGNORE = 2
+sshpatches.apply()  # as the modules under test do when imported
 
 
 class _AnyPassword(asyncssh.SSHServer):
@@ -64,11 +67,12 @@ def _received_types(monkeypatch: pytest.MonkeyPatch, cipher: str) -> collections
     return seen
 
 
-def test_patches_are_applied_by_the_modules_that_use_asyncssh() -> None:
-    import ops.lab.server  # noqa: F401
-    import ops.receiver  # noqa: F401
-    import ops.session.transport  # noqa: F401
-    assert sshpatches.applied()
+@pytest.mark.parametrize("module", ["ops.session.transport", "ops.receiver", "ops.lab.server", "ops.lab.push"])
+def test_each_module_that_uses_asyncssh_applies_the_patches(module: str) -> None:
+    # A fresh interpreter per module: in this one another import may already have applied them.
+    code = f"import {module}; from ops import sshpatches; print(sshpatches.applied())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "True"
 
 
 @pytest.mark.parametrize("cipher", ["aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"])
