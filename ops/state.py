@@ -64,9 +64,12 @@ class PullState:
         return StepState(float(entry["started"]), dict(entry.get("files", {})))
 
     def record(self, host: str, step: str, started: float, files: dict[str, str]) -> None:
-        previous = self.get(host, step)
-        merged = {**(previous.files if previous else {}), **files}
-        self._data.setdefault(host, {})[step] = {"started": started, "files": merged}
+        """A successful pull that started at `started` and whose window held `files` (path -> sha256).
+
+        Only that window's files are kept, not every file ever pulled: an hourly pull from
+        hundreds of hosts would otherwise grow this file, rewritten after each host, without end.
+        """
+        self._data.setdefault(host, {})[step] = {"started": started, "files": dict(files)}
         write_atomic(self.path, json.dumps({"version": 1, "hosts": self._data}, indent=1) + "\n")
 
 

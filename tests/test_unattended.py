@@ -67,6 +67,14 @@ def test_second_pull_brings_only_the_new_files(tmp_path: Path, monkeypatch: pyte
     assert sorted(p.name for p in files_dir.rglob("*") if p.is_file()) == names
     assert [e["path"] for e in second.hosts["node1"].files] == [f["path"] for f in step.data["files"]]
     assert third.hosts["node1"].steps[0].data["files"] == []
+    # The state holds what the last window held (kept and dropped copies alike), not every file
+    # ever pulled: it is rewritten after each host and must not grow with each run.
+    held = PullState(tmp_path / "out", book).get("node1", "pull")
+    last = third.hosts["node1"].steps[0].data
+    assert held is not None and len(held.files) == last["files_unchanged"] > 0
+    assert {"desktop/logs/webservices/Desktop-webservices.new-1.log",
+            "desktop/logs/webservices/Desktop-webservices.new-2.log"} <= set(held.files)
+    assert len(held.files) < len(first.hosts["node1"].steps[0].data["files"])
 
 
 def test_failed_pull_does_not_advance_the_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

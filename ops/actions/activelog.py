@@ -213,11 +213,15 @@ class ActivelogAction(Action):
         data["command"] = data["commands"][0]
         files = [f for r in results for f in r.files]
         if args.since:
+            # What this window held, copies of held files included: the next window starts after
+            # this one did, so nothing older can come again (a log that grew has a new sha256).
+            seen = {normalise(f["path"]): f["sha256"] for f in files}
+            if ctx.resuming and previous is not None:  # a resume fetches only what was missing
+                seen = {**previous.files, **seen}
             files, unchanged = self._drop_unchanged(ctx, files, previous)
             data["files_unchanged"] = unchanged
             data["window"] = args.reltime.cli() if args.reltime else args.abstime.cli() if args.abstime else "all"
-            ctx.pull_state().record(ctx.host.name, ctx.step_name, started,
-                                    {normalise(f["path"]): f["sha256"] for f in files})
+            ctx.pull_state().record(ctx.host.name, ctx.step_name, started, seen)
         data["files"] = files
         data["compressed"] = args.compress
         message = (f"{len(files)} files, {sum(f['size'] for f in files)} bytes"
