@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import secrets as _stdlib_secrets
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from ops.receiver import Account, Receiver
     from ops.rest.http import RestClient
 
+log = logging.getLogger(__name__)
 Event = Callable[[str, str], None]
 
 
@@ -431,6 +434,11 @@ class Runner:
         except (ValidationError, TemplateError) as exc:
             step_record.message = f"bad arguments after templating: {exc}"
             failed, stop_host = True, False
+        except Exception as exc:  # a defect in one step must not stop the other hosts
+            step_record.message = f"unexpected error ({type(exc).__name__}): {exc}"
+            log.error("%s: step %r: %s", run.host.name, name, mask(step_record.message))
+            log.debug("%s", mask("".join(traceback.format_exception(exc))))
+            failed, stop_host = True, True  # the session may be in any state: stop this host only
         step_record.message = mask(step_record.message)
         step_record.duration_s = round(time.monotonic() - started, 3)
         if step.register:

@@ -61,6 +61,7 @@ FAULTS = {
     "command_fails": "unable to gather files",
     "host_key_changed": "HOST KEY CHANGED",
     "clock_skew": "clock is +10",
+    "busy_answer": "answer was not understood",
 }
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +96,32 @@ def test_rest_secrets_are_resolved_before_any_host_starts(tmp_path: Path, monkey
     record = report.hosts["node"]
     assert record.status == "failed" and record.steps == []
     assert "rest.password" in (record.error or "") and "NO_SUCH_REST_PW" in (record.error or "")
+
+
+def test_an_unexpected_error_in_a_step_fails_only_its_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """A defect (here a step raising what no step should) fails its host with the error named; the
+    other hosts finish and report.json is written, instead of the exception ending the whole run."""
+    from ops.actions.cli import CliAction
+
+    original = CliAction.run
+
+    async def flaky(self: CliAction, ctx: Any, args: Any) -> Any:
+        if ctx.host.name == "bad":
+            raise KeyError("an internal table has no such entry")
+        return await original(self, ctx, args)
+    monkeypatch.setattr(CliAction, "run", flaky)
+    book = tmp_path / "book.yaml"
+    book.write_text("name: t\nhosts: finesse\nsteps:\n  - name: version\n    cli: {command: show version active}\n"
+                    "  - name: again\n    cli: {command: show version active}\n")
+    (tmp_path / "inventory.yaml").write_text("groups: {finesse: {hosts: [good, bad]}}\n"
+                                             "hosts:\n  good: {lab: true}\n  bad: {lab: true}\n")
+    inventory = load_inventory(tmp_path / "inventory.yaml")
+    report = run(run_playbook(load_playbook(book, inventory), inventory, RunOptions(output=tmp_path / "out")))
+    assert report.hosts["good"].status == "ok" and [s.status for s in report.hosts["good"].steps] == ["ok", "ok"]
+    bad = report.hosts["bad"]
+    assert bad.status == "failed" and [s.status for s in bad.steps] == ["failed"]
+    assert "unexpected error (KeyError)" in (bad.error or "") and "no such entry" in (bad.error or "")
+    saved = json.loads((tmp_path / "out" / report.run_id / "report.json").read_text())
+    assert saved["hosts"]["bad"]["status"] == "failed" and saved["hosts"]["good"]["status"] == "ok"
+    assert any("unexpected error (KeyError)" in r.getMessage() for r in caplog.records)

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult, check_regex
 from ops.logsets import LOG_SETS
-from ops.parsers.activelog import FILES_RE, parse_announcement, parse_file_list, transfer_completed
+from ops.parsers.activelog import FILES_RE, ParseError, parse_announcement, parse_file_list, transfer_completed
 from ops.parsers.errors import failure_reason
 from ops.parsers.ntp import appliance_time
 from ops.session.channel import Answer
@@ -283,7 +283,11 @@ class ActivelogAction(Action):
         result = await channel.dialog(command, answers, timeout=args.timeout, check=False)
         output = result.output
         failure = failure_reason(output)
-        announced = parse_announcement(output) if failure is None or FILES_RE.search(output) else None
+        try:
+            announced = parse_announcement(output) if failure is None or FILES_RE.search(output) else None
+        except ParseError as exc:
+            raise StepFailed(f"{ctx.host.name}: {command!r}: the appliance's answer was not understood ({exc}); "
+                             "nothing was transferred", {"command": command, "output": output}) from None
         if announced is None:
             if failure is not None:
                 raise StepFailed(f"{ctx.host.name}: {command!r} failed: {failure}", {"command": command})

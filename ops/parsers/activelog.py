@@ -18,7 +18,7 @@ BYTES_RE = re.compile(r"Total size in Bytes\s*:\s*([\d,]+)", re.I)
 KBYTES_RE = re.compile(r"Total size in Kbytes\s*:\s*([\d.,]+)", re.I)
 TRAVERSED_RE = re.compile(r"Sub-directories were (not )?traversed", re.I)
 NO_FILES_RE = re.compile(r"no files? (?:matched|found|to transfer)|no such file|Number of files affected\s*:\s*0\b"
-                         r"|file not found|no matching files", re.I)
+                         r"|files? not found|no matching files", re.I)
 COMPLETED_RE = re.compile(r"Transfer completed", re.I)
 
 

@@ -201,6 +201,10 @@ async def file_get_activelog(ctx: CommandContext, args: list[str]) -> None:
     req = parse_get_args(args)
     lab, term = ctx.lab, ctx.term
     await term.write("Please wait while the system is gathering files info ...")
+    if "busy_answer" in lab.config.faults:
+        await term.writeline("done.")
+        await term.writeline("The log partition is being rotated, please retry in a few minutes.")
+        return
     try:
         files = lab.select(req.spec, recurs=req.recurs, reltime=req.reltime, abstime=req.abstime, match=req.match)
     except ValueError as exc:
