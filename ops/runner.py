@@ -291,6 +291,11 @@ class Runner:
             raise
         finally:
             await self._stop_services()
+            if self._pull_state is not None:
+                try:
+                    self._pull_state.save()
+                except OSError as exc:  # the report below must still be written
+                    log.error("cannot save the incremental-pull state %s: %s", self._pull_state.path, exc)
             self.report.finished = _now()
             self.report.duration_s = round(time.monotonic() - started, 3)
             write_report(self.run_dir, self.report)

@@ -43,11 +43,13 @@ class StepState:
 
 
 class PullState:
-    """Incremental-pull state of one playbook, written atomically after each successful pull."""
+    """Incremental-pull state of one playbook: successful pulls are recorded in memory, and the
+    file is written atomically once, when the run ends (`save`), however it ends."""
 
     def __init__(self, output: Path, playbook: Path) -> None:
         self.path = output / STATE_DIR / f"{playbook_key(playbook)}.json"
         self._data: dict[str, dict[str, Any]] = {}
+        self._dirty = False
         try:
             loaded = json.loads(self.path.read_text())
             if isinstance(loaded, dict) and isinstance(loaded.get("hosts"), dict):
@@ -66,11 +68,18 @@ class PullState:
     def record(self, host: str, step: str, started: float, files: dict[str, str]) -> None:
         """A successful pull that started at `started` and whose window held `files` (path -> sha256).
 
-        Only that window's files are kept, not every file ever pulled: an hourly pull from
-        hundreds of hosts would otherwise grow this file, rewritten after each host, without end.
+        Only that window's files are kept, not every file ever pulled, which would grow the
+        state without end over scheduled runs.
         """
         self._data.setdefault(host, {})[step] = {"started": started, "files": dict(files)}
-        write_atomic(self.path, json.dumps({"version": 1, "hosts": self._data}, indent=1) + "\n")
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write what was recorded, if anything (once a run: a write after each host would cost
+        hosts x state size, on the event loop)."""
+        if self._dirty:
+            write_atomic(self.path, json.dumps({"version": 1, "hosts": self._data}, indent=1) + "\n")
+            self._dirty = False
 
 
 class RunLocked(Exception):

@@ -245,3 +245,29 @@ def test_resume_never_touches_paths_outside_the_run(tmp_path: Path, monkeypatch:
     assert second.hosts["node1"].status == "ok", second.hosts["node1"].error
     assert outside.read_text() == "keep me"
     assert all(".." not in f["path"] for f in second.hosts["node1"].files)
+
+
+def test_the_pull_state_is_written_once_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every host's successful pull is recorded, and the state file written once at the end: after
+    each host, a run over N hosts would write N times a state that holds N hosts."""
+    from ops import state as state_module
+
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    book = _book(tmp_path, "{path: 'desktop/logs/*', recurs: true, reltime: {days: 2}, since: last}")
+    writes: list[Path] = []
+    write = state_module.write_atomic
+    monkeypatch.setattr(state_module, "write_atomic", lambda path, *a, **k: (writes.append(path), write(path, *a, **k)))
+
+    async def go() -> RunReport:
+        root = _tree(tmp_path)
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD, log_root=root)) as a, \
+                LabAppliance(LabConfig(password=LAB_PASSWORD, log_root=root)) as b, \
+                LabAppliance(LabConfig(password=LAB_PASSWORD, log_root=root)) as c:
+            inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", {"n1": a, "n2": b, "n3": c}))
+            return await run_playbook(load_playbook(book, inventory), inventory, RunOptions(output=tmp_path / "out"))
+
+    report = run(go())
+    assert all(h.status == "ok" for h in report.hosts.values())
+    assert len(writes) == 1
+    state = PullState(tmp_path / "out", book)
+    assert all(state.get(host, "pull") is not None for host in ("n1", "n2", "n3"))
