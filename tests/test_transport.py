@@ -68,3 +68,30 @@ def test_pinned_fingerprint_and_wrong_password(tmp_path: Path) -> None:
                 await _connect(_target(lab, wrong))
 
     run(go())
+
+
+def test_known_hosts_is_parsed_once_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run over many hosts parses known_hosts once, not once a host; a change (an entry added by
+    accept-new or by hand) is read at the next connection."""
+    import asyncssh
+
+    from ops.session import transport
+
+    parsed: list[int] = []
+    original = asyncssh.import_known_hosts
+    monkeypatch.setattr(asyncssh, "import_known_hosts", lambda text: (parsed.append(len(text)), original(text))[1])
+    known = tmp_path / "known_hosts"
+
+    async def go() -> None:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD)) as lab:
+            known.write_text(lab.known_hosts_line() + "\n")
+            for _ in range(3):
+                await _connect(_target(lab, HostKeyPolicy(STRICT, known)))
+            assert len(parsed) == 1
+            with known.open("a") as fh:
+                fh.write("[192.0.2.1]:22 " + lab.known_hosts_line().split(" ", 1)[1] + "\n")
+            await _connect(_target(lab, HostKeyPolicy(STRICT, known)))
+            assert len(parsed) == 2
+
+    monkeypatch.setattr(transport, "_KNOWN_HOSTS", {})
+    run(go())

@@ -44,14 +44,27 @@ def _key_label(host: str, port: int) -> str:
     return host if port == 22 else f"[{host}]:{port}"
 
 
+# Parsed known_hosts files by path, with the (mtime, size) they were parsed at: a run over many
+# hosts parses the file once, not once a host (a 1000-line file takes about 9 ms), and an entry
+# added meanwhile (accept-new, another program) changes the stamp and is read.
+_KNOWN_HOSTS: dict[Path, tuple[tuple[int, int], asyncssh.SSHKnownHosts]] = {}
+
+
 def _read_known_hosts(path: Path) -> asyncssh.SSHKnownHosts | None:
     try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = _KNOWN_HOSTS.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         text = path.read_text()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise HostKeyError(f"cannot read known_hosts file {path}: {exc.strerror}") from None
-    return asyncssh.import_known_hosts(text)
+    known = asyncssh.import_known_hosts(text)
+    _KNOWN_HOSTS[path] = (stamp, known)
+    return known
 
 
 def _describe(exc: BaseException) -> str:
