@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 MASK = "********"
+_FRESH_MAX = 64  # values found with str.find before the automaton is rebuilt (see Masker)
 
 
 class SecretError(ValueError):
@@ -42,6 +43,10 @@ class Masker:
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._automaton: Any = None  # None while it must be (re)built from _values
+        # Values registered since the automaton was built, found with str.find until there are
+        # _FRESH_MAX of them: a run registers a receiver password per host as the host reaches
+        # its pull, between masks, and a rebuild per registration costs hosts x all values.
+        self._fresh: list[str] = []
         self._lock = threading.Lock()
 
     def register(self, value: str) -> None:
@@ -52,17 +57,18 @@ class Masker:
         forms = {value, base64.b64encode(value.encode()).decode(), urllib.parse.quote(value, safe=""),
                  urllib.parse.quote_plus(value)}
         with self._lock:
-            if forms <= self._values:
+            new = forms - self._values
+            if not new:
                 return
-            self._values |= forms
-            self._automaton = None  # rebuilt when text is next masked
+            self._values |= new
+            self._fresh.extend(new)
+            if len(self._fresh) > _FRESH_MAX:
+                self._automaton = None  # rebuilt when text is next masked
 
-    def _current(self) -> Any:
-        automaton = self._automaton
-        if automaton is not None or not self._values:
-            return automaton
+    def _current(self) -> tuple[Any, tuple[str, ...]]:
+        """The automaton of the values, and the values registered since it was built."""
         with self._lock:
-            if self._automaton is None:
+            if self._automaton is None and self._values:
                 import ahocorasick
 
                 automaton = ahocorasick.Automaton()
@@ -70,26 +76,33 @@ class Masker:
                     automaton.add_word(value, len(value))
                 automaton.make_automaton()
                 self._automaton = automaton
-            return self._automaton
+                self._fresh = []
+            return self._automaton, tuple(self._fresh)
 
     def mask(self, text: str) -> str:
         if not text:
             return text
-        automaton = self._current()
+        automaton, fresh = self._current()
         if automaton is None:
             return text
-        spans: list[list[int]] = []
-        for end, length in automaton.iter(text):  # matches in order of their end
-            start = end + 1 - length
-            # a match overlapping earlier ones absorbs them (its start may reach further back)
-            while spans and start <= spans[-1][1]:
-                start = min(start, spans.pop()[0])
-            spans.append([start, end])
+        spans = [(end + 1 - length, end) for end, length in automaton.iter(text)]
+        for value in fresh:
+            start = text.find(value)
+            while start >= 0:
+                spans.append((start, start + len(value) - 1))
+                start = text.find(value, start + 1)
         if not spans:
             return text
+        spans.sort()
+        merged: list[list[int]] = []
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:  # overlapping matches are masked as one
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
         out: list[str] = []
         position = 0
-        for start, end in spans:
+        for start, end in merged:
             out.append(text[position:start])
             out.append(MASK)
             position = end + 1

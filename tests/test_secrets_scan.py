@@ -81,3 +81,26 @@ def test_masker_with_hundreds_of_secrets_registered_between_masks() -> None:
         assert masker.mask(f"line {value} end") == f"line {MASK} end"
         assert masker.mask(f"line {values[i // 2]}") == f"line {MASK}"
     assert masker.mask(" ".join(values)) == " ".join([MASK] * len(values))
+
+
+def test_masker_rebuilds_rarely_and_masks_across_old_and_new_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets registered since the automaton was built are found too, overlapping ones merged
+    with the automaton's matches; and 600 registrations between masks rebuild it a few dozen
+    times, not 600 (each rebuild costs all the values: hosts x values over a run)."""
+    import ahocorasick
+
+    from ops.secrets import MASK, Masker
+
+    built: list[int] = []
+    real = ahocorasick.Automaton
+    monkeypatch.setattr(ahocorasick, "Automaton", lambda *a: (built.append(1), real(*a))[1])
+    masker = Masker()
+    masker.register("abcdef")
+    assert masker.mask("x abcdef") == f"x {MASK}"  # the automaton holds abcdef
+    masker.register("cdefgh")  # found with str.find until the next rebuild
+    assert masker.mask("..abcdefgh.. cdefgh abcdef") == f"..{MASK}.. {MASK} {MASK}"
+    built.clear()
+    for i in range(600):
+        masker.register(f"rx-{i:04d}-{i * 7919:x}")
+        assert masker.mask(f"a rx-{i:04d}-{i * 7919:x} b") == f"a {MASK} b"
+    assert 0 < len(built) <= 40
