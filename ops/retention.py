@@ -1,10 +1,13 @@
-"""Pruning old run directories of a playbook, only ever after a successful run (`keep:` in the playbook)."""
+"""Pruning old run directories of a playbook (`keep:` in the playbook), after every run that was not
+interrupted; a host that did not succeed keeps its newest run in which it did, whatever `keep` says."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -25,22 +28,58 @@ class Keep(BaseModel):
         return self
 
 
+# report.json starts with run_id, playbook, playbook_name, started (ops/report.py's field order):
+# telling which runs are this playbook's reads that head, not a report that can be tens of MB.
+_HEAD = 64 * 1024
+_PLAYBOOK_RE = re.compile(r'"playbook":\s*("(?:[^"\\]|\\.)*")')
+_STARTED_RE = re.compile(r'"started":\s*("(?:[^"\\]|\\.)*")')
+
+
+def _head(report: Path) -> tuple[str, str] | None:
+    """(playbook, started) of a run, from the head of its report.json (all of it if need be)."""
+    try:
+        with report.open(encoding="utf-8", errors="replace") as fh:
+            head = fh.read(_HEAD)
+        playbook, started = _PLAYBOOK_RE.search(head), _STARTED_RE.search(head)
+        if playbook and started:
+            return json.loads(playbook.group(1)), json.loads(started.group(1))
+        data = json.loads(report.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return str(data.get("playbook", "")), str(data.get("started", ""))
+
+
 def runs_of(output: Path, playbook: Path) -> list[Path]:
     """Run directories under `output` made by this playbook, oldest first."""
     wanted = str(playbook)
-    found: list[tuple[str, Path]] = []
-    for report in output.glob("*/report.json"):
-        try:
-            data = json.loads(report.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and data.get("playbook") == wanted:
-            found.append((str(data.get("started", "")), report.parent))
+    found = [(head[1], report.parent) for report in output.glob("*/report.json")
+             if (head := _head(report)) is not None and head[0] == wanted]
     return [path for _started, path in sorted(found)]
 
 
-def prune(output: Path, playbook: Path, keep: Keep, current: Path) -> list[Path]:
-    """Delete the runs `keep` lets go (never `current`); returns what was deleted."""
+def _last_good(runs: list[Path], hosts: set[str]) -> set[Path]:
+    """For each of `hosts`, the newest of `runs` (oldest first) in which it succeeded."""
+    keep: set[Path] = set()
+    missing = set(hosts)
+    for run_dir in reversed(runs):
+        if not missing:
+            break
+        try:
+            records = json.loads((run_dir / "report.json").read_text()).get("hosts", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        good = {h for h in missing if isinstance(records.get(h), dict) and records[h].get("status") == "ok"}
+        if good:
+            keep.add(run_dir)
+            missing -= good
+    return keep
+
+
+def prune(output: Path, playbook: Path, keep: Keep, current: Path, failed_hosts: Iterable[str] = ()) -> list[Path]:
+    """Delete the runs `keep` lets go (never `current`, nor the newest run in which each of
+    `failed_hosts` succeeded, so that its last good logs stay); returns what was deleted."""
     runs = [r for r in runs_of(output, playbook) if r != current]
     if keep.runs is not None:
         doomed = runs[: max(0, len(runs) - (keep.runs - 1))]
@@ -48,6 +87,9 @@ def prune(output: Path, playbook: Path, keep: Keep, current: Path) -> list[Path]
         assert keep.days is not None
         cutoff = time.time() - keep.days * 86400
         doomed = [r for r in runs if (r / "report.json").stat().st_mtime < cutoff]
+    if doomed and failed_hosts:
+        spared = _last_good(runs, set(failed_hosts))
+        doomed = [r for r in doomed if r not in spared]
     for run_dir in doomed:
         shutil.rmtree(run_dir, ignore_errors=True)
     return doomed

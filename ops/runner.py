@@ -299,8 +299,9 @@ class Runner:
             self.report.finished = _now()
             self.report.duration_s = round(time.monotonic() - started, 3)
             write_report(self.run_dir, self.report)
-        if self.playbook.keep is not None and not self.report.failed_hosts and not self.report.interrupted:
-            for pruned in prune(self.options.output, self.playbook.path, self.playbook.keep, self.run_dir):
+        if self.playbook.keep is not None and not self.report.interrupted:
+            for pruned in prune(self.options.output, self.playbook.path, self.playbook.keep, self.run_dir,
+                                failed_hosts=[h for h, r in self.report.hosts.items() if r.status != "ok"]):
                 self.on_event("-", f"retention: removed old run {pruned.name}")
         return self.report
 

@@ -271,3 +271,63 @@ def test_the_pull_state_is_written_once_a_run(tmp_path: Path, monkeypatch: pytes
     assert len(writes) == 1
     state = PullState(tmp_path / "out", book)
     assert all(state.get(host, "pull") is not None for host in ("n1", "n2", "n3"))
+
+
+def test_retention_after_a_partly_failed_run_keeps_each_failed_hosts_last_good_run(tmp_path: Path) -> None:
+    """Runs are pruned after every run that finished, even one where a host failed (with hundreds
+    of hosts one nearly always does, and nothing would ever be pruned); a host that failed keeps
+    its newest run in which it succeeded. Other playbooks' runs are never touched."""
+    from ops.report import HostRecord, RunReport, write_report
+    from ops.retention import Keep, prune, runs_of
+
+    out = tmp_path / "out"
+    book, other = tmp_path / "nightly.yaml", tmp_path / "other.yaml"
+
+    def make(run_id: str, playbook: Path, statuses: dict[str, str]) -> Path:
+        report = RunReport(run_id=run_id, playbook=str(playbook), playbook_name="n",
+                           started=f"2026-11-29T0{run_id[-1]}")
+        report.hosts = {h: HostRecord(status=s) for h, s in statuses.items()}
+        (out / run_id).mkdir(parents=True)
+        write_report(out / run_id, report)
+        return out / run_id
+
+    r1 = make("r1", book, {"a": "ok", "b": "ok", "c": "ok"})
+    r2 = make("r2", book, {"a": "ok", "b": "ok", "c": "failed"})
+    r3 = make("r3", book, {"a": "ok", "b": "failed", "c": "failed"})
+    theirs = make("r4", other, {"a": "ok"})
+    r5 = make("r5", book, {"a": "ok", "b": "failed", "c": "failed"})
+    assert runs_of(out, book) == [r1, r2, r3, r5]
+    removed = prune(out, book, Keep(runs=1), r5, failed_hosts=["b", "c"])
+    # c last succeeded in r1, b in r2: both stay; r3 goes; the other playbook's run stays.
+    assert removed == [r3] and r1.exists() and r2.exists() and theirs.exists()
+    assert prune(out, book, Keep(runs=1), r5) == [r1, r2]  # once every host is fine again
+
+
+def test_runs_are_told_apart_by_the_head_of_their_report_or_else_all_of_it(tmp_path: Path) -> None:
+    import json as json_module
+
+    from ops.retention import runs_of
+
+    book = tmp_path / "nightly.yaml"
+    for name, started, first in (("new", "2026-11-29T02", True), ("old", "2026-11-29T01", False)):
+        (tmp_path / name).mkdir()
+        fields = {"playbook": str(book), "started": started}
+        big = {"hosts": {f"h{i}": {"status": "ok", "error": "x" * 100} for i in range(1000)}}  # > 64 KiB
+        data = {**fields, **big} if first else {**big, **fields}  # a report written in another key order
+        (tmp_path / name / "report.json").write_text(json_module.dumps(data, indent=2))
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "report.json").write_text("{not json")
+    assert runs_of(tmp_path, book) == [tmp_path / "old", tmp_path / "new"]
+
+
+def test_retention_runs_after_a_run_in_which_a_host_failed(tmp_path: Path) -> None:
+    book = _book(tmp_path, "{set: finesse-openfire}", extra="keep: {runs: 1}\n")
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text("groups: {finesse: {hosts: [a, b]}}\n"
+                         "hosts: {a: {lab: true}, b: {lab: {faults: [command_fails]}}}\n")
+    seen = []
+    for _ in range(2):
+        assert main(["run", str(book), "-i", str(inventory), "-o", str(tmp_path / "out"), "-q"]) == 1
+        seen.append(sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")))
+        time.sleep(0.01)
+    assert [len(s) for s in seen] == [1, 1] and seen[0] != seen[1]  # b never succeeded: nothing to spare
