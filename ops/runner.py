@@ -397,7 +397,10 @@ class Runner:
             await asyncio.shield(run.close())
             if self._receiver is not None and (run._account is not None or run._held):
                 manifest = run.host_dir / "manifest.json"
-                record.files = self._receiver.write_manifest(host.name, manifest, run._held.values())
+                # Off the loop: its fsync can take milliseconds on a busy or network disk, and the
+                # other hosts' sessions would wait that long, once for each host.
+                record.files = await asyncio.shield(asyncio.to_thread(
+                    self._receiver.write_manifest, host.name, manifest, list(run._held.values())))
                 record.manifest = str(manifest.relative_to(self.run_dir))
             if run.transcript is not None:
                 record.transcript = str((run.host_dir / "transcript.log").relative_to(self.run_dir))

@@ -125,3 +125,24 @@ def test_an_unexpected_error_in_a_step_fails_only_its_host(tmp_path: Path, monke
     saved = json.loads((tmp_path / "out" / report.run_id / "report.json").read_text())
     assert saved["hosts"]["bad"]["status"] == "failed" and saved["hosts"]["good"]["status"] == "ok"
     assert any("unexpected error (KeyError)" in r.getMessage() for r in caplog.records)
+
+
+def test_manifests_are_written_off_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each host's manifest.json is written (and fsync'ed) by a worker thread: on a busy or network
+    disk that takes milliseconds, which every other host's session would otherwise wait for."""
+    import threading
+
+    from ops import receiver as receiver_module
+
+    threads: list[bool] = []
+    write = receiver_module.write_atomic
+
+    def spy(path: Path, *args: Any, **kwargs: Any) -> None:
+        threads.append(threading.current_thread() is threading.main_thread())
+        write(path, *args, **kwargs)
+    monkeypatch.setattr(receiver_module, "write_atomic", spy)
+    inventory = load_inventory(REPO / "inventory.yaml")
+    report = run(run_playbook(load_playbook(REPO / "playbooks" / "pull-desktop-logs.yaml", inventory), inventory,
+                              RunOptions(output=tmp_path / "out")))
+    assert all(r.status == "ok" and r.files for r in report.hosts.values())
+    assert threads == [False] * len(report.hosts)
