@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ops.inventory import load_inventory
 from ops.lab.server import LabAppliance, LabConfig
 from ops.playbook import load_playbook
@@ -144,3 +146,23 @@ def test_cli_prompts_fail_when_register_when_ignore_errors(tmp_path: Path, lab_e
     assert "fail_when" in host.steps[1].message
     assert ok
     assert "Brand-New-Pw-77" not in (host_dir / "transcript.log").read_text()
+
+
+@pytest.mark.parametrize(("output", "requested", "cleared"), [
+    ("Successfully cleared rest cache", "rest", ["rest"]),          # the lab, after the documented desktop line
+    ("REST cache cleared successfully.", "rest", ["rest"]),
+    ("Cleared rest cache successfully", "rest", ["rest"]),
+    ("Cache cleared.", "rest", ["rest"]),                           # names no cache: the one asked for
+    ("Successfully cleared webproxy cache\nSuccessfully cleared desktop cache", "all", ["webproxy", "desktop"]),
+    ("Failed to clear rest cache: unable to reach Cisco Web Proxy Service.", "rest", None),
+    ("The rest cache could not be cleared", "rest", None),
+    ("", "rest", None),
+    ("Cisco Web Proxy Service is stopped", "rest", None),
+])
+def test_a_clear_is_read_loosely_as_the_reference_asks(output: str, requested: str,
+                                                        cleared: list[str] | None) -> None:
+    """The success line is documented for `desktop` only: any output that speaks of clearing and of
+    nothing going wrong is a clear; a failure, silence or an unrelated line is not."""
+    from ops.actions.webproxy import cleared_caches
+
+    assert cleared_caches(output, requested) == cleared

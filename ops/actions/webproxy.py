@@ -18,8 +18,20 @@ from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
 from ops.parsers.errors import one_line
 from ops.session.errors import CommandFailed
 
-CLEARED_RE = re.compile(r"(?:success\w*\s+cleared|cleared\s+successfully)\s+(?:the\s+)?(\w+)?", re.I)
-TROUBLE_RE = re.compile(r"\b(?:fail\w*|error|unable|invalid)\b", re.I)
+# The success wording is documented for `desktop` only ("Successfully cleared desktop cache"), so
+# success is read loosely: the output speaks of clearing and of nothing going wrong.
+CLEARED_RE = re.compile(r"\bclear(?:ed|s)?\b", re.I)
+CACHE_RE = re.compile(r"\b(webproxy|desktop|rest|shindig)\b", re.I)
+TROUBLE_RE = re.compile(r"\b(?:fail\w*|error|unable|invalid|could\s+not|cannot|can't)\b", re.I)
+
+
+def cleared_caches(output: str, requested: str) -> list[str] | None:
+    """The caches the appliance says it cleared (the requested one if it names none), or None when
+    its output does not say it cleared anything, or says something went wrong."""
+    if not CLEARED_RE.search(output) or TROUBLE_RE.search(output):
+        return None
+    named = list(dict.fromkeys(m.group(1).lower() for m in CACHE_RE.finditer(output)))
+    return named or [requested]
 
 
 class WebproxyArgs(Args):
@@ -45,8 +57,8 @@ class WebproxyCacheClearAction(Action):
             output = await channel.send(command, timeout=args.timeout)
         except CommandFailed as exc:
             raise StepFailed(str(exc), {"command": command, "output": exc.output}) from None
-        cleared = [m.group(1) for m in CLEARED_RE.finditer(output) if m.group(1)]
-        data = {"command": command, "output": output, "cleared": cleared}
-        if not cleared or TROUBLE_RE.search(output):
+        cleared = cleared_caches(output, args.cache)
+        data = {"command": command, "output": output, "cleared": cleared or []}
+        if cleared is None:
             raise StepFailed(f"{command!r} did not report a cleared cache: {one_line(output)}", data)
         return StepResult(ok=True, changed=True, message=f"cleared {', '.join(cleared)} cache", data=data)
