@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from collections.abc import Callable
@@ -123,3 +124,63 @@ def test_clear_text_password_is_refused_at_load_time(tmp_path: Path) -> None:
     book.write_text("name: t\nhosts: all\nsteps:\n  - name: r\n    ui_password_reset: {password: Hunter2-pw}\n")
     with pytest.raises(InputError, match="secret reference"):
         load_playbook(book)
+
+
+class _Dialog:
+    """A CLI that echoes typed lines (asterisks after a password prompt) and answers each line
+    with the next of `replies`."""
+
+    def __init__(self, replies: list[str]) -> None:
+        self.replies = replies
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.secret_next = False
+
+    def write(self, data: str) -> None:
+        for line in data.splitlines():
+            self.queue.put_nowait(("*" * len(line) if self.secret_next else line) + "\r\n")
+            reply = self.replies.pop(0) if self.replies else "admin:"
+            self.secret_next = reply.lower().rstrip().endswith("password:")
+            self.queue.put_nowait(reply)
+
+    async def read(self, n: int = -1) -> str:
+        return await self.queue.get()
+
+
+async def _reset(replies: list[str]) -> None:
+    from ops.actions.ui_password import reset_once
+    from ops.secrets import Secret
+    from ops.session.channel import VOSChannel
+
+    app = _Dialog(replies)
+    channel = VOSChannel(app, app, "admin", timeout=2.0, host="node1")  # type: ignore[arg-type]
+    app.queue.put_nowait("admin:")
+    await channel.login(pagination_off=False)
+    await reset_once(channel, "utils reset_application_ui_administrator_password", Secret("Tmp-Pw-4471x!"), 2.0)
+
+
+@pytest.mark.parametrize("prompts", [
+    ("New Password:", "Confirm New Password:"),   # the lab's, after utils reset_3rdpartygadget_password
+    ("New password:", "Re-enter Password:"),
+    ("Password:", "Password:"),
+    ("Enter the new password:", "Please confirm the new password:"),
+])
+def test_the_reset_answers_any_two_password_prompts(prompts: tuple[str, str]) -> None:
+    """The prompts' wording is unverified (the reference: `password:` then `Password:`)."""
+    run(_reset([prompts[0], prompts[1], "\r\nPassword updated successfully.\r\nadmin:"]))
+
+
+@pytest.mark.parametrize(("replies", "unknown", "reason"), [
+    (["Invalid command: utils reset_application_ui_administrator_password\r\nadmin:"], True, "did not ask"),
+    (["Executed command unsuccessfully\r\nadmin:"], True, "Executed command unsuccessfully"),
+    (["New password:", "Passwords must be at least 8 characters\r\nExecuted command unsuccessfully\r\nadmin:"],
+     False, "did not ask for the new password twice"),
+    (["New password:", "Confirm password:", "\r\nPasswords do not match\r\nadmin:"], False, "do not match"),
+])
+def test_a_reset_that_fails_says_whether_anything_was_asked(replies: list[str], unknown: bool, reason: str) -> None:
+    """Nothing asked means nothing changed (the other command may be tried); asked and failed is a
+    failure with the appliance's words."""
+    from ops.actions.ui_password import ResetFailed
+
+    with pytest.raises(ResetFailed, match=reason) as info:
+        run(_reset(list(replies)))
+    assert info.value.unknown_command is unknown

@@ -25,16 +25,15 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
-from ops.parsers.errors import one_line
+from ops.parsers.errors import failure_reason, one_line
 from ops.report import write_atomic
 from ops.secrets import REFERENCE_FORMS, Secret, SecretError, is_reference, mask
 from ops.session.channel import Answer, VOSChannel
-from ops.session.errors import CommandFailed, SessionError
+from ops.session.errors import SessionError
 
 NEW_COMMAND = "utils reset_application_ui_administrator_password"
 OLD_COMMAND = "utils reset_ui_administrator_password"
 TEMP_FILE = "ui-password-TEMPORARY.txt"
-INVALID_RE = re.compile(r"Invalid command", re.I)
 TROUBLE_RE = re.compile(r"\b(?:fail\w*|error|invalid|not changed|do not match|does not meet)\b", re.I)
 
 
@@ -72,21 +71,25 @@ class ResetFailed(Exception):
 
 
 async def reset_once(channel: VOSChannel, command: str, password: Secret, timeout: float) -> None:
-    """One `utils reset_*_password` dialog; raises ResetFailed with the appliance's reason."""
-    answers = [
-        Answer(r"(?i)confirm\s+new\s+password:", password, name="Confirm New Password"),
-        Answer(r"(?i)new\s+password:", password, name="New Password"),
-    ]
-    try:
-        result = await channel.dialog(command, answers, timeout=timeout)
-    except CommandFailed as exc:
-        raise ResetFailed(one_line(exc.output) if exc.output else str(exc),
-                          unknown_command=bool(INVALID_RE.search(exc.output or str(exc)))) from None
+    """One `utils reset_*_password` dialog; raises ResetFailed with the appliance's reason.
+
+    The prompts' wording is unverified (the reference: they contain `password:`, then
+    `Password:`), so the first two prompts ending in `password:` get the password, whatever comes
+    before it (`New password:`, `Confirm New Password:`, `Re-enter Password:` ...).
+    """
+    answers = [Answer(r"(?i)password:", password, name="New Password"),
+               Answer(r"(?i)password:", password, name="Confirm New Password")]
+    result = await channel.dialog(command, answers, timeout=timeout, check=False)
+    reason = failure_reason(result.output)
+    if not result.answered:
+        # Nothing was asked, so nothing changed: an unknown command (an older release), or one
+        # that failed at once; the caller may try the other command.
+        raise ResetFailed(reason or f"the appliance did not ask for a new password: {one_line(result.output)}",
+                          unknown_command=True)
     if len(result.answered) < 2:
-        raise ResetFailed(f"the appliance did not ask for the new password twice: {one_line(result.output)}",
-                          unknown_command=bool(INVALID_RE.search(result.output)))
-    if TROUBLE_RE.search(result.output):
-        raise ResetFailed(one_line(result.output))
+        raise ResetFailed(f"the appliance did not ask for the new password twice: {one_line(result.output)}")
+    if reason is not None or TROUBLE_RE.search(result.output):
+        raise ResetFailed(reason or one_line(result.output))
 
 
 class UIPasswordResetAction(Action):
@@ -109,15 +112,18 @@ class UIPasswordResetAction(Action):
         candidates = [NEW_COMMAND, OLD_COMMAND] if args.command == "auto" else [args.command]
         used: str | None = None
         unknown: list[str] = []
+        tried: list[str] = []
         for command in candidates:
             try:
                 await reset_once(channel, command, temporary, args.timeout)
             except ResetFailed as exc:
                 if exc.unknown_command and command != candidates[-1]:
                     unknown.append(command)
+                    tried.append(f"{command!r}: {mask(str(exc))}")
                     continue
-                raise StepFailed(f"first reset (to a temporary password) with {command!r} failed: {mask(str(exc))}; "
-                                 "the admin UI password is unchanged", {"command": command}) from None
+                earlier = f" (before it, {'; '.join(tried)})" if tried else ""
+                raise StepFailed(f"first reset (to a temporary password) with {command!r} failed: {mask(str(exc))}"
+                                 f"{earlier}; the admin UI password is unchanged", {"command": command}) from None
             used = command
             break
         assert used is not None
