@@ -91,6 +91,8 @@ def test_output_between_echo_and_prompt_with_prompt_split_across_reads() -> None
     ("show long", "Press <enter> for 1 line, <space> for one page, or <q> to quit", " "),
     # The `file view`/`file list` pager moves on with `n`.
     ("file list activelog x", "options: q=quit, n=next, p=prev, b=begin, e=end (lines 1 - 2 of 3) : ", "n"),
+    # ... and asks on the last page too, where `q` leaves it.
+    ("file list activelog x", "options: q=quit, n=next, p=prev, b=begin, e=end (lines 3 - 3 of 3) : ", "q"),
 ])
 def test_pager_prompt_is_answered_and_removed(command: str, pager: str, key: str) -> None:
     app = ScriptedAppliance({command: ["line1\r\nline2\r\n" + pager],

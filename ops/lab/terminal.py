@@ -150,13 +150,14 @@ class Terminal:
         while True:
             end = min(start + self.page_lines, total)
             await self.write("".join(line + "\n" for line in lines[start:end]))
-            if end >= total:
-                return
+            if start == 0 and end >= total:
+                return  # it all fits: no pager
+            # Once paging, the last page asks too (Unicon's vos plugin quits with `q` there).
             prompt = f"options: q=quit, n=next, p=prev, b=begin, e=end (lines {start + 1} - {end} of {total}) : "
             await self.write(prompt)
             key = await self._file_pager_key()
             await self.write("\r" + " " * len(prompt) + "\r")
-            if key == "q":
+            if key == "q" or (key == "n" and end >= total):
                 return
             start = {"n": end, "p": max(0, start - self.page_lines), "b": 0,
                      "e": max(0, total - self.page_lines)}[key]

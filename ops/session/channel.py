@@ -25,7 +25,7 @@ from ops.session.transcript import Transcript
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 # The `show` pager and the `file view`/`file list` pager.
 PAGER_RE = re.compile(r"Press <enter> for 1 line, <space> for one page, or <q> to quit[ \t]*$"
-                      r"|options: q=quit, n=next, p=prev, b=begin, e=end \(lines \d+ - \d+ of \d+\) :[ \t]*$")
+                      r"|options: q=quit, n=next, p=prev, b=begin, e=end \(lines \d+ - (\d+) of (\d+)\) :[ \t]*$")
 BACKSPACE_RE = re.compile(r"[^\x08\n]\x08")
 
 
@@ -186,7 +186,10 @@ class VOSChannel:
         if not match:
             return False
         self._keep(normalized[:match.start()])
-        self._write("n" if normalized[match.start():].startswith("options") else " ")
+        if match.group(1) is None:
+            self._write(" ")
+        else:  # `file list`/`file view`: next page, or quit on the last one (its pager asks there too)
+            self._write("q" if int(match.group(1)) >= int(match.group(2)) else "n")
         return True
 
     async def read_until(self, pattern: re.Pattern[str], waiting_for: str,
