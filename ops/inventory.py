@@ -53,6 +53,7 @@ class LabOptions(_Strict):
     nested_layout: bool = False
     sftp_legacy_only: bool = False
     transfer_delay: float = Field(0.0, ge=0)
+    transfer_rate: int = Field(0, ge=0)
     version: str | None = None
     faults: list[str] = Field(default_factory=list)
     clock_skew: float = 0.0

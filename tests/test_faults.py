@@ -8,6 +8,7 @@ import json
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +123,33 @@ def test_twenty_hosts_three_faulty_take_about_one_timeout(tmp_path: Path) -> Non
     assert max(ends) - min(starts) < timeout * 2, "hosts ran one after another"
     assert elapsed < timeout * 3 + 10, f"run took {elapsed:.1f}s"
     check_run_dir(tmp_path, report)
+
+
+def test_a_long_silent_transfer_is_not_a_stall_while_bytes_arrive(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An appliance may print no dot while one big file crawls over a slow link for longer than the
+    step's timeout: as long as the receiver sees its bytes arrive, the pull goes on. A pause with
+    no bytes (here after the file) still fails after the timeout, naming what it waited for."""
+    from ops.lab.server import LabAppliance, LabConfig
+    from tests.helpers import LAB_PASSWORD, write_inventory
+
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    root = tmp_path / "activelog"
+    big = root / "desktop/logs/webservices/Desktop-webservices.big.log"
+    big.parent.mkdir(parents=True)
+    big.write_bytes(b"2026-11-29 10:00:00,000 INFO a long line of desktop activity\n" * 5000)  # 300 KB
+    book = tmp_path / "big.yaml"
+    book.write_text("name: big\nhosts: finesse\nsteps:\n  - name: pull\n"
+                    "    activelog: {path: desktop/logs/webservices/Desktop-webservices.big.log}\n")
+
+    async def pull(name: str, **slow: Any) -> RunReport:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD, log_root=root, **slow)) as lab:
+            inventory = load_inventory(write_inventory(tmp_path / f"{name}.yaml", {name: lab}))
+            options = RunOptions(output=tmp_path / "out", command_timeout=0.5)
+            return await run_playbook(load_playbook(book, inventory), inventory, options)
+
+    slow = run(pull("slow", transfer_rate=200_000)).hosts["slow"]  # 1.5 s for the file, no dot meanwhile
+    assert slow.status == "ok", slow.error
+    assert [f["size"] for f in slow.files] == [big.stat().st_size]
+    stalled = run(pull("stalled", transfer_delay=1.5)).hosts["stalled"]
+    assert stalled.status == "failed" and "timed out after 0.5s waiting for" in (stalled.error or ""), stalled.error

@@ -280,7 +280,9 @@ class ActivelogAction(Action):
             Answer(r"Download directory:", args.directory, name="Download directory"),
             Answer(r"\(yes/no(?:/\[fingerprint\])?\)\?", "yes", name="host key question"),
         ]
-        result = await channel.dialog(command, answers, timeout=args.timeout, check=False)
+        # A silent CLI is not a stalled one while the files keep arriving (a big file, a slow link).
+        result = await channel.dialog(command, answers, timeout=args.timeout, check=False,
+                                      progress=lambda: receiver.stats(ctx.host.name)[1])
         output = result.output
         failure = failure_reason(output)
         try:

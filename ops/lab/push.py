@@ -146,6 +146,7 @@ async def push(
     *,
     legacy: bool,
     transfer_delay: float = 0.0,
+    rate: int = 0,
     on_file: Callable[[], Awaitable[None]] | None = None,
     drop_in_last_file: bool = False,
 ) -> None:
@@ -194,7 +195,7 @@ async def push(
                 await _ensure_dir(sftp, posixpath.dirname(remote), made)
                 if drop_in_last_file and index == len(uploads) - 1:
                     await _drop_midway(conn, sftp, local, remote)
-                await _upload(sftp, local, remote)
+                await _upload(sftp, local, remote, rate)
                 if transfer_delay:
                     await asyncio.sleep(transfer_delay)
                 if on_file is not None:
@@ -204,16 +205,24 @@ async def push(
 
 
 BLOCK = 256 * 1024
+SLOW_BLOCK = 16 * 1024  # the write size of a paced transfer (transfer_rate)
 IN_FLIGHT = 16  # write requests outstanding at once, as OpenSSH's sftp keeps several in flight
 
 
-async def _upload(sftp: asyncssh.SFTPClient, local: Path, remote: str) -> None:
+async def _upload(sftp: asyncssh.SFTPClient, local: Path, remote: str, rate: int = 0) -> None:
     """OPEN, WRITE..., CLOSE: what OpenSSH's `sftp put` sends, without the per-file STAT that
-    asyncssh's `put` adds to find out whether the target is a directory."""
+    asyncssh's `put` adds to find out whether the target is a directory. With `rate`, one write
+    at a time, paced to that many bytes a second."""
     with open(local, "rb") as src:
         async with sftp.open(remote, "wb") as dst:
             offset = 0
             pending: list[Awaitable[int]] = []
+            if rate:
+                while chunk := src.read(SLOW_BLOCK):
+                    await dst.write(chunk, offset)
+                    offset += len(chunk)
+                    await asyncio.sleep(len(chunk) / rate)
+                return
             while chunk := src.read(BLOCK):
                 pending.append(dst.write(chunk, offset))
                 offset += len(chunk)

@@ -72,6 +72,7 @@ class LabConfig:
     sftp_legacy_only: bool = False
     version: str = "12.6.1.10000-5"
     transfer_delay: float = 0.0
+    transfer_rate: int = 0  # bytes a second each push writes at, as over a slow WAN link (0: no limit)
     faults: tuple[str, ...] = ()  # see ops.lab.faults.FAULTS
     clock_skew: float = 0.0  # seconds the appliance's clock is ahead (negative: behind)
     # The Finesse admin UI account (ops.lab.accounts.AdminUIAccount).

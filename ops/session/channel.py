@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -249,9 +249,15 @@ class VOSChannel:
         return (await self.dialog(command, [], timeout=timeout, check=check)).output
 
     async def dialog(self, command: str, answers: Sequence[Answer], *, timeout: float | None = None,
-                     check: bool = True) -> DialogResult:
-        """Run a command that asks questions, answering each as it appears, up to the prompt."""
+                     check: bool = True, progress: Callable[[], object] | None = None) -> DialogResult:
+        """Run a command that asks questions, answering each as it appears, up to the prompt.
+
+        `timeout` bounds each silence of the CLI. With `progress`, a silence is not a stall while
+        what it returns keeps changing (e.g. bytes arriving in the receiver during a long push,
+        which some appliances show no dots for).
+        """
         timeout = self.timeout if timeout is None else timeout
+        seen = progress() if progress is not None else None
         await self._send_command_line(command)
         output: list[str] = []
         answered: list[str] = []
@@ -284,7 +290,13 @@ class VOSChannel:
                 continue
             waiting = [a.label for i, a in enumerate(answers) if not (a.once and i in used)]
             what = deadline_hint if not waiting else f"{deadline_hint} or one of the prompts {waiting}"
-            await self._read_chunk(what, timeout)
+            try:
+                await self._read_chunk(what, timeout)
+            except ChannelTimeout:
+                now = progress() if progress is not None else None
+                if now == seen:
+                    raise
+                seen = now
         text = "".join(output).strip("\n")
         reason = failure_reason(text) if check else None
         if reason is not None:

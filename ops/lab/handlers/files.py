@@ -267,7 +267,8 @@ async def _transfer(ctx: CommandContext, req: GetRequest, target: sftp_push.Push
                 uploads = uploads[:-1]
             await sftp_push.push(target, password, lambda key: _check_host_key(ctx, target, key), uploads,
                                  legacy=lab.config.sftp_legacy_only,
-                                 transfer_delay=lab.config.transfer_delay, on_file=dot,
+                                 transfer_delay=lab.config.transfer_delay, rate=lab.config.transfer_rate,
+                                 on_file=dot,
                                  drop_in_last_file="sftp_disconnect" in lab.config.faults)
         except sftp_push.PushError as exc:
             await term.writeline()
