@@ -7,10 +7,12 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ops.report import write_atomic
+from ops.state import STATE_DIR, playbook_key
 
 
 class Keep(BaseModel):
@@ -59,37 +61,54 @@ def runs_of(output: Path, playbook: Path) -> list[Path]:
     return [path for _started, path in sorted(found)]
 
 
-def _last_good(runs: list[Path], hosts: set[str]) -> set[Path]:
-    """For each of `hosts`, the newest of `runs` (oldest first) in which it succeeded."""
-    keep: set[Path] = set()
-    missing = set(hosts)
+def _last_good_scan(runs: list[Path], hosts: set[str]) -> dict[str, Path]:
+    """For each of `hosts`, the newest of `runs` (oldest first) in which it succeeded, read from
+    the runs' reports (only before the index below exists)."""
+    found: dict[str, Path] = {}
     for run_dir in reversed(runs):
-        if not missing:
+        if len(found) == len(hosts):
             break
         try:
             records = json.loads((run_dir / "report.json").read_text()).get("hosts", {})
         except (OSError, ValueError, AttributeError):
             continue
-        good = {h for h in missing if isinstance(records.get(h), dict) and records[h].get("status") == "ok"}
-        if good:
-            keep.add(run_dir)
-            missing -= good
-    return keep
+        for host in hosts - set(found):
+            if isinstance(records.get(host), dict) and records[host].get("status") == "ok":
+                found[host] = run_dir
+    return found
 
 
-def prune(output: Path, playbook: Path, keep: Keep, current: Path, failed_hosts: Iterable[str] = ()) -> list[Path]:
-    """Delete the runs `keep` lets go (never `current`, nor the newest run in which each of
-    `failed_hosts` succeeded, so that its last good logs stay); returns what was deleted."""
+def _last_good(output: Path, playbook: Path, current: Path, statuses: dict[str, str],
+               runs: list[Path]) -> dict[str, Path]:
+    """Each host's newest run in which it succeeded, kept in `.state/<playbook>.last-good.json`
+    (host -> run directory name) and updated with this run: with a host that never succeeds, a
+    scan of the reports would read every run's report at every run."""
+    path = output / STATE_DIR / f"{playbook_key(playbook)}.last-good.json"
+    try:
+        index = {h: output / name for h, name in json.loads(path.read_text()).items() if isinstance(name, str)}
+    except FileNotFoundError:
+        index = _last_good_scan(runs, {h for h, s in statuses.items() if s != "ok"})
+    except (OSError, ValueError, AttributeError):
+        index = {}
+    index.update({h: current for h, s in statuses.items() if s == "ok"})
+    write_atomic(path, json.dumps({h: p.name for h, p in sorted(index.items())}, indent=1) + "\n")
+    return index
+
+
+def prune(output: Path, playbook: Path, keep: Keep, current: Path, statuses: dict[str, str]) -> list[Path]:
+    """Delete the runs `keep` lets go, never `current` nor the newest run in which a host that did
+    not succeed now (`statuses`: host -> status in `current`) succeeded, so that its last good logs
+    stay; returns what was deleted."""
     runs = [r for r in runs_of(output, playbook) if r != current]
+    last_good = _last_good(output, playbook, current, statuses, runs)
     if keep.runs is not None:
         doomed = runs[: max(0, len(runs) - (keep.runs - 1))]
     else:
         assert keep.days is not None
         cutoff = time.time() - keep.days * 86400
         doomed = [r for r in runs if (r / "report.json").stat().st_mtime < cutoff]
-    if doomed and failed_hosts:
-        spared = _last_good(runs, set(failed_hosts))
-        doomed = [r for r in doomed if r not in spared]
+    spared = {last_good[h] for h, s in statuses.items() if s != "ok" and h in last_good}
+    doomed = [r for r in doomed if r not in spared]
     for run_dir in doomed:
         shutil.rmtree(run_dir, ignore_errors=True)
     return doomed

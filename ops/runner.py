@@ -301,7 +301,7 @@ class Runner:
             write_report(self.run_dir, self.report)
         if self.playbook.keep is not None and not self.report.interrupted:
             for pruned in prune(self.options.output, self.playbook.path, self.playbook.keep, self.run_dir,
-                                failed_hosts=[h for h, r in self.report.hosts.items() if r.status != "ok"]):
+                                {h: r.status for h, r in self.report.hosts.items()}):
                 self.on_event("-", f"retention: removed old run {pruned.name}")
         return self.report
 

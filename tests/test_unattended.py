@@ -273,10 +273,12 @@ def test_the_pull_state_is_written_once_a_run(tmp_path: Path, monkeypatch: pytes
     assert all(state.get(host, "pull") is not None for host in ("n1", "n2", "n3"))
 
 
-def test_retention_after_a_partly_failed_run_keeps_each_failed_hosts_last_good_run(tmp_path: Path) -> None:
+def test_retention_after_a_partly_failed_run_keeps_each_failed_hosts_last_good_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs are pruned after every run that finished, even one where a host failed (with hundreds
     of hosts one nearly always does, and nothing would ever be pruned); a host that failed keeps
     its newest run in which it succeeded. Other playbooks' runs are never touched."""
+    from ops import retention
     from ops.report import HostRecord, RunReport, write_report
     from ops.retention import Keep, prune, runs_of
 
@@ -297,10 +299,15 @@ def test_retention_after_a_partly_failed_run_keeps_each_failed_hosts_last_good_r
     theirs = make("r4", other, {"a": "ok"})
     r5 = make("r5", book, {"a": "ok", "b": "failed", "c": "failed"})
     assert runs_of(out, book) == [r1, r2, r3, r5]
-    removed = prune(out, book, Keep(runs=1), r5, failed_hosts=["b", "c"])
+    removed = prune(out, book, Keep(runs=1), r5, {"a": "ok", "b": "failed", "c": "failed"})
     # c last succeeded in r1, b in r2: both stay; r3 goes; the other playbook's run stays.
     assert removed == [r3] and r1.exists() and r2.exists() and theirs.exists()
-    assert prune(out, book, Keep(runs=1), r5) == [r1, r2]  # once every host is fine again
+    # From now on each host's last good run comes from the index, not from reading reports again.
+    monkeypatch.setattr(retention, "_last_good_scan", lambda *a: pytest.fail("reports were scanned again"))
+    r6 = make("r6", book, {"a": "ok", "b": "ok", "c": "failed"})
+    assert prune(out, book, Keep(runs=1), r6, {"a": "ok", "b": "ok", "c": "failed"}) == [r2, r5]
+    r7 = make("r7", book, {"a": "ok", "b": "ok", "c": "ok"})
+    assert prune(out, book, Keep(runs=1), r7, {"a": "ok", "b": "ok", "c": "ok"}) == [r1, r6]
 
 
 def test_runs_are_told_apart_by_the_head_of_their_report_or_else_all_of_it(tmp_path: Path) -> None:
