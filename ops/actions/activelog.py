@@ -288,8 +288,8 @@ class ActivelogAction(Action):
         try:
             announced = parse_announcement(output) if failure is None or FILES_RE.search(output) else None
         except ParseError as exc:
-            raise StepFailed(f"{ctx.host.name}: {command!r}: the appliance's answer was not understood ({exc}); "
-                             "nothing was transferred", {"command": command, "output": output}) from None
+            raise StepFailed(f"{ctx.host.name}: {command!r}: the appliance's answer was not understood ({exc})",
+                             {"command": command, "output": output}) from None
         if announced is None:
             if failure is not None:
                 raise StepFailed(f"{ctx.host.name}: {command!r} failed: {failure}", {"command": command})
