@@ -198,3 +198,41 @@ def test_a_show_command_echoed_on_a_redrawn_prompt_line_is_accepted() -> None:
     app = ScriptedAppliance({"show status": ["\radmin:show status\r\nHost Name : node1\r\nadmin:"]}, echo=False)
 
     assert send_one(app, "show status") == "Host Name : node1"
+
+
+def test_a_long_output_is_not_searched_whole_for_each_chunk() -> None:
+    """The prompt ends the text: each chunk of a long output (`show network status` of thousands of
+    agents, `file list` of thousands of files) is followed by a search of the last line only, not
+    of everything received so far (which made such commands quadratic)."""
+    rows = "".join(f"tcp 0 0 10.1.1.10:8445 10.1.20.{i % 250}:{50000 + i} ESTABLISHED\r\n" for i in range(3000))
+    app = ScriptedAppliance({"show network status": [rows[i:i + 4096] for i in range(0, len(rows), 4096)]
+                             + ["admin:"]})
+    searched: list[int] = []
+
+    async def go() -> str:
+        ch = await logged_in(app)
+        real = ch.prompt_re
+
+        class Spy:
+            pattern = real.pattern
+
+            def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+                searched.append(len(text) - pos)
+                return real.search(text, pos)
+        ch.prompt_re = Spy()  # type: ignore[assignment]
+        return await ch.send("show network status")
+
+    out = run(go())
+    assert out.count("\n") == 2999 and len(searched) > 30
+    assert max(searched) < 200
+
+
+def test_a_question_spanning_lines_is_still_answered() -> None:
+    app = ScriptedAppliance({"utils system restart": ["Warning: the node restarts.\r\nContinue?\r\n(yes/no): "],
+                             "no": ["\r\nadmin:"]})
+
+    async def go() -> list[str]:
+        ch = await logged_in(app)
+        return (await ch.dialog("utils system restart", [Answer(r"Continue\?\n\(yes/no\):", "no")])).answered
+
+    assert len(run(go())) == 1

@@ -27,6 +27,9 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 PAGER_RE = re.compile(r"Press <enter> for 1 line, <space> for one page, or <q> to quit[ \t]*$"
                       r"|options: q=quit, n=next, p=prev, b=begin, e=end \(lines \d+ - (\d+) of (\d+)\) :[ \t]*$")
 BACKSPACE_RE = re.compile(r"[^\x08\n]\x08")
+# How far back from the end of the unconsumed text a dialog's questions are looked for (a question
+# of a `cli` step's `prompts` may span lines, so not only the last one).
+_QUESTION_WINDOW = 4096
 
 
 class Reader(Protocol):
@@ -266,7 +269,10 @@ class VOSChannel:
         deadline_hint = f"the '{self.username}:' prompt after {command!r}"
         while True:
             normalized = self._normalized()
-            prompt = self.prompt_re.search(normalized)
+            # The prompt and the questions end the text: search its end, not all of a long output
+            # again for each chunk that arrives (quadratic in `file list`, `show network status`).
+            last_line = normalized.rfind("\n", 0, len(normalized) - 1)
+            prompt = self.prompt_re.search(normalized, max(0, last_line))
             if prompt:
                 output.append(normalized[:prompt.start()])
                 self._keep(normalized[prompt.end():])
@@ -277,7 +283,7 @@ class VOSChannel:
             for index, (answer, regex) in enumerate(zip(answers, patterns, strict=True)):
                 if answer.once and index in used:
                     continue
-                if regex.search(normalized):
+                if regex.search(normalized, max(0, len(normalized) - _QUESTION_WINDOW)):
                     hit = index
                     break
             if hit is not None:
