@@ -189,11 +189,16 @@ class _ReadHandle:
     fd: int
 
 
+def _write_failed(exc: BaseException) -> str:
+    """Why an upload is refused after a write to its file failed."""
+    return f"write failed: {getattr(exc, 'strerror', None) or exc}"
+
+
 def _settle(upload: _Upload, batch: asyncio.Future[None]) -> None:
     """Record why a finished batch write failed, if it did (the upload is then never completed)."""
     exc = None if batch.cancelled() else batch.exception()
     if exc is not None:
-        upload.failed = f"write failed: {getattr(exc, 'strerror', None) or exc}"
+        upload.failed = _write_failed(exc)
 
 
 def _store(upload: _Upload, offset: int, data: bytes) -> None:
@@ -882,7 +887,7 @@ class Receiver:
             try:
                 _store(upload, offset, data)
             except OSError as exc:
-                upload.failed = f"write failed: {exc.strerror or exc}"
+                upload.failed = _write_failed(exc)
                 raise
             return len(data)
         return self._write_in_thread(upload, offset, data)
@@ -933,7 +938,7 @@ class Receiver:
         try:
             await future
         except OSError as exc:
-            upload.failed = f"write failed: {exc.strerror or exc}"
+            upload.failed = _write_failed(exc)
             raise
         finally:
             upload.inflight = None
@@ -996,7 +1001,7 @@ class Receiver:
         try:
             _store_chunks(upload, upload.buffer_offset, chunks)
         except OSError as exc:
-            upload.failed = f"write failed: {exc.strerror or exc}"
+            upload.failed = _write_failed(exc)
         return True
 
     async def _finish_after_drain(self, upload: _Upload) -> None:

@@ -34,9 +34,6 @@ def serve_labs(count: int, first: int, log_root: str, pace: float, nice: int, co
     # the CPU the runner leaves, instead of a share of the runner's (see --lab-nice).
     os.nice(nice)
 
-    if os.environ.get("OPS_BENCH_LAB_NICE"):
-        os.nice(int(os.environ["OPS_BENCH_LAB_NICE"]))
-
     async def main() -> None:
         # `pace`: an appliance's pace, roughly: the CLI takes `pace` seconds to start ("several seconds"
         # on real appliances), each file pushed takes a moment; with 0 the labs answer as fast as the

@@ -111,23 +111,21 @@ class UIPasswordResetAction(Action):
         channel = await ctx.channel()
         candidates = [NEW_COMMAND, OLD_COMMAND] if args.command == "auto" else [args.command]
         used: str | None = None
-        unknown: list[str] = []
-        tried: list[str] = []
+        unknown: list[tuple[str, str]] = []  # (command, what the appliance said) of those it did not know
         for command in candidates:
             try:
                 await reset_once(channel, command, temporary, args.timeout)
             except ResetFailed as exc:
                 if exc.unknown_command and command != candidates[-1]:
-                    unknown.append(command)
-                    tried.append(f"{command!r}: {mask(str(exc))}")
+                    unknown.append((command, mask(str(exc))))
                     continue
-                earlier = f" (before it, {'; '.join(tried)})" if tried else ""
+                earlier = f" (before it, {'; '.join(f'{c!r}: {why}' for c, why in unknown)})" if unknown else ""
                 raise StepFailed(f"first reset (to a temporary password) with {command!r} failed: {mask(str(exc))}"
                                  f"{earlier}; the admin UI password is unchanged", {"command": command}) from None
             used = command
             break
         assert used is not None
-        data = {"command": used, "fallback": bool(unknown), "unknown_commands": unknown}
+        data = {"command": used, "fallback": bool(unknown), "unknown_commands": [c for c, _ in unknown]}
         try:
             await reset_once(channel, used, original, args.timeout)
         except (ResetFailed, SessionError) as exc:
