@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a playbook (and inventory) without touching any host")
     validate.add_argument("playbook", type=Path)
-    validate.add_argument("-i", "--inventory", type=Path, default=None)
+    validate.add_argument("-i", "--inventory", type=Path, default=Path("inventory.yaml"),
+                          help="the inventory to check against (default: inventory.yaml, as `ops run`)")
 
     lab = sub.add_parser("lab", help="run a lab appliance (VOS CLI emulator) in the foreground")
     lab.add_argument("--host", default="127.0.0.1")
@@ -101,6 +102,14 @@ def _validate(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_BAD_INPUT
     playbook, inventory = loaded
+    from ops.preflight import PreflightError, preflight
+
+    try:
+        preflight(playbook, inventory, ask=False)
+    except PreflightError as exc:
+        for problem in exc.problems:
+            _err(f"{args.playbook}: {problem}")
+        return EXIT_BAD_INPUT
     hosts = f", {len(playbook.targets)} host(s)" if inventory is not None else ""
     print(f"{args.playbook}: ok ({len(playbook.steps)} steps{hosts})")
     return EXIT_OK
@@ -137,6 +146,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"PLAY [{playbook.name}] on {len(playbook.targets)} host(s)", flush=True)
     interrupted = False
+    from ops.preflight import PreflightError
     from ops.runner import ResumeError
     from ops.state import RunLocked
 
@@ -151,6 +161,12 @@ def _run(args: argparse.Namespace) -> int:
     except ResumeError as exc:
         progress.stop()
         _err(str(exc))
+        return EXIT_BAD_INPUT
+    except PreflightError as exc:
+        progress.stop()
+        _err("refused before any host was touched:")
+        for problem in exc.problems:
+            _err(f"  {problem}")
         return EXIT_BAD_INPUT
     finally:
         progress.stop()

@@ -67,6 +67,17 @@ class LabOptions(_Strict):
                               "utils reset_ui_administrator_password"] = \
         "utils reset_application_ui_administrator_password"
     ui_reset_breaks_after: int | None = Field(None, ge=0)
+    # The hostile terminal profile (ops.lab.hostile): true, or a mapping of its options.
+    hostile: bool | dict[str, float | int | bool] = False
+    sshd: bool = False  # behind Debian's OpenSSH sshd on a real pty (ops.lab.sshd; needs root)
+
+    @field_validator("hostile")
+    @classmethod
+    def _hostile(cls, value: bool | dict[str, float | int | bool]) -> bool | dict[str, float | int | bool]:
+        from ops.lab.hostile import profile_from
+
+        profile_from(value)
+        return value
 
     @field_validator("faults")
     @classmethod

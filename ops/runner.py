@@ -27,6 +27,7 @@ from ops.actions.base import HostContext, StepFailed
 from ops.actions.rest import RestAction
 from ops.inventory import Host, Inventory
 from ops.playbook import Playbook, Step, static_context
+from ops.preflight import preflight
 from ops.receiver import ManifestEntry
 from ops.report import HostRecord, RunReport, StepRecord, write_report
 from ops.retention import prune
@@ -194,6 +195,9 @@ class HostRun(HostContext):
     def secret(self, reference: str) -> Secret:
         from ops.secrets import resolve
 
+        known = self.runner._step_secrets.get(reference)
+        if known is not None:
+            return known
         return resolve(reference, base_dir=self.runner.inventory.path.parent, prompt=self.runner.options.prompt)
 
     async def close(self) -> None:
@@ -225,6 +229,7 @@ class Runner:
         self._receiver: Receiver | None = None
         self._labs: dict[str, LabAppliance] = {}
         self._secret_errors: dict[str, str] = {}
+        self._step_secrets: dict[str, Secret] = {}
         self._pull_state: PullState | None = None
         self.report = RunReport(run_id=self.run_id, playbook=str(playbook.path), playbook_name=playbook.name,
                                 started=_now(), check=options.check)
@@ -249,6 +254,9 @@ class Runner:
                 self._check_host(host)
             self.report.finished = _now()
             return self.report
+        # Check before you change: every secret a step needs, and each action's own checks, before
+        # anything is written or any host is touched.
+        self._step_secrets = preflight(self.playbook, self.inventory, prompt=self.options.prompt)
         lock = RunLock(self.options.output, self.playbook.path)
         lock.acquire()
         try:
@@ -333,10 +341,12 @@ class Runner:
         await asyncio.gather(*(self._start_lab(h) for h in hosts if h.lab is not None))
 
     async def _start_lab(self, host: Host) -> None:
+        from ops.lab.hostile import profile_from
         from ops.lab.server import LabAppliance, LabConfig
 
         assert host.lab is not None
         options = host.lab.model_dump(exclude_none=True)
+        options["hostile"] = profile_from(options.get("hostile"))
         options["auth_methods"] = tuple(options["auth_methods"])
         options["faults"] = tuple(options["faults"])
         password = Secret.generate(20, source=f"lab:{host.name}")

@@ -40,14 +40,30 @@ def generated_secrets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return values
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _no_temp_files_left_behind() -> Iterator[None]:
-    """The suite leaves no lab tree, CA file or bundle scratch directory in the temp directory."""
+_TEMP_BEFORE: set[str] = set()
+
+
+def _temp_names() -> set[str]:
     import tempfile
     from pathlib import Path
 
-    tmp = Path(tempfile.gettempdir())
-    before = {p.name for p in tmp.glob("ops-*")}
-    yield
-    left = sorted({p.name for p in tmp.glob("ops-*")} - before)
-    assert not left, f"tests left temporary files behind: {left}"
+    return {p.name for p in Path(tempfile.gettempdir()).glob("ops-*")}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _TEMP_BEFORE.update(_temp_names())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The suite leaves no lab tree, CA file or bundle scratch directory in the temp directory.
+
+    Checked once, where the whole suite ends (the xdist controller, or the only process), since
+    workers still running keep theirs."""
+    import os
+
+    if os.environ.get("PYTEST_XDIST_WORKER") or session.config.option.collectonly:
+        return
+    left = sorted(_temp_names() - _TEMP_BEFORE)
+    if left:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nFAILED: tests left temporary files behind: {left}")

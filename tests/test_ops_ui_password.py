@@ -109,14 +109,45 @@ def test_failed_first_reset_changes_nothing(tmp_path: Path, lab_env: Callable[..
     assert lab.admin_ui.sign_in("admin", ORIGINAL)
 
 
-def test_original_breaking_the_policy_fails_the_second_reset(tmp_path: Path, lab_env: Callable[..., LabConfig],
-                                                             generated: list[str],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_original_breaking_the_policy_is_refused_before_the_first_reset(
+        tmp_path: Path, lab_env: Callable[..., LabConfig], generated: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A weak original would pass the first reset and fail the second, leaving the temporary
+    # password set: the run refuses to start instead, and the appliance is never touched.
+    from ops.preflight import PreflightError
+
     monkeypatch.setenv("FINESSE_UI_PASSWORD", "weakpassword")
-    report, run_dir, lab = unlock(tmp_path, lab_env(ui_password="weakpassword"), lock_first=False)
-    message = report.hosts["node1"].steps[0].message
-    assert "does not meet the password policy" in message and "SECOND RESET FAILED" in message
-    assert lab.admin_ui.sign_in("admin", (run_dir / "node1" / "ui-password-TEMPORARY.txt").read_text().strip())
+    with pytest.raises(PreflightError, match="does not meet the appliance's password policy") as info:
+        unlock(tmp_path, lab_env(ui_password="weakpassword"), lock_first=False)
+    assert "weakpassword" not in str(info.value)
+    assert not (tmp_path / "collected").exists()
+
+
+def test_a_dropped_session_after_the_first_reset_leaves_the_live_password_on_disk(
+        tmp_path: Path, lab_env: Callable[..., LabConfig], generated: list[str]) -> None:
+    # The temporary password is saved (0600) before the first reset is typed: a session that
+    # drops after it leaves the live password where the admin can find it.
+    report, run_dir, lab = unlock(tmp_path, lab_env(ui_password=ORIGINAL, faults=("drop_after_ui_reset",)),
+                                  lock_first=False)
+    step = report.hosts["node1"].steps[0]
+    assert step.status == "failed"
+    saved = run_dir / "node1" / "ui-password-TEMPORARY.txt"
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    assert lab.admin_ui.sign_in("admin", saved.read_text().strip())
+    assert str(saved) in step.message
+
+
+def test_a_reset_whose_output_mentions_an_error_but_succeeded_is_a_success() -> None:
+    run(_reset(["New Password:", "Confirm New Password:",
+                "\r\nNo error log was written.\r\nPassword updated successfully.\r\nadmin:"]))
+
+
+def test_a_first_reset_that_ends_unclearly_never_claims_the_password_is_unchanged() -> None:
+    from ops.actions.ui_password import ResetFailed
+
+    with pytest.raises(ResetFailed) as info:
+        run(_reset(["New Password:", "Confirm New Password:", "\r\nAn error occurred.\r\nadmin:"]))
+    assert info.value.changed is None
 
 
 def test_clear_text_password_is_refused_at_load_time(tmp_path: Path) -> None:
@@ -136,8 +167,12 @@ class _Dialog:
         self.secret_next = False
 
     def write(self, data: str) -> None:
-        for line in data.splitlines():
-            self.queue.put_nowait(("*" * len(line) if self.secret_next else line) + "\r\n")
+        # Typed characters echo as they come; only the return makes the CLI answer.
+        for ch in data:
+            if ch != "\n":
+                self.queue.put_nowait("*" if self.secret_next else ch)
+                continue
+            self.queue.put_nowait("\r\n")
             reply = self.replies.pop(0) if self.replies else "admin:"
             self.secret_next = reply.lower().rstrip().endswith("password:")
             self.queue.put_nowait(reply)
@@ -152,7 +187,7 @@ async def _reset(replies: list[str]) -> None:
     from ops.session.channel import VOSChannel
 
     app = _Dialog(replies)
-    channel = VOSChannel(app, app, "admin", timeout=2.0, host="node1")  # type: ignore[arg-type]
+    channel = VOSChannel(app, app, "admin", timeout=2.0, host="node1", settle=0.05)  # type: ignore[arg-type]
     app.queue.put_nowait("admin:")
     await channel.login(pagination_off=False)
     await reset_once(channel, "utils reset_application_ui_administrator_password", Secret("Tmp-Pw-4471x!"), 2.0)

@@ -1,5 +1,5 @@
 """`ops report`: the recap read back from report.json, and the self-contained HTML page, checked
-as rendered by headless Chromium (Debian's chromium; `tests/setup-chromium.sh` installs it)."""
+as rendered by headless Chromium (Debian's chromium; `tests/setup-system.sh` installs it)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def chromium(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """Renders a page with headless Chromium and returns the DOM after layout."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: run tests/setup-chromium.sh (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is missing: run tests/setup-system.sh (apt-get install chromium)")
     profile = tmp_path_factory.mktemp("chromium-profile")
 
     def render(page: Path, screenshot: Path | None = None) -> str:

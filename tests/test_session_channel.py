@@ -10,7 +10,7 @@ import pytest
 
 from ops.secrets import Secret
 from ops.session.channel import Answer, VOSChannel, clean
-from ops.session.errors import ChannelClosed, ChannelTimeout, CommandFailed
+from ops.session.errors import ChannelClosed, ChannelTimeout, CommandFailed, LostTrack
 from tests.helpers import run
 
 
@@ -53,8 +53,8 @@ class ScriptedAppliance:
         return False
 
 
-def channel(app: ScriptedAppliance, timeout: float = 2.0) -> VOSChannel:
-    return VOSChannel(app, app, "admin", timeout=timeout, host="node1")
+def channel(app: ScriptedAppliance, timeout: float = 2.0, settle: float = 0.05) -> VOSChannel:
+    return VOSChannel(app, app, "admin", timeout=timeout, host="node1", settle=settle, quiet=0.02)
 
 
 async def logged_in(app: ScriptedAppliance, timeout: float = 2.0) -> VOSChannel:
@@ -163,33 +163,37 @@ def test_clean_handles_ansi_cr_and_backspace() -> None:
 
 def test_show_commands_go_with_their_return_in_one_write_others_wait_for_the_echo() -> None:
     app = ScriptedAppliance({"show version active": ["Active Master Version: 12.6.1\r\nadmin:"],
-                             "utils ntp status": ["synchronised\r\nadmin:"]})
+                             "utils webproxy cache clear rest": ["Cache cleared\r\nadmin:"]})
 
     async def go() -> tuple[str, str]:
         ch = await logged_in(app)
-        return await ch.send("show version active"), await ch.send("utils ntp status")
+        return await ch.send("show version active"), await ch.send("utils webproxy cache clear rest")
 
-    assert run(go()) == ("Active Master Version: 12.6.1", "synchronised")
+    assert run(go()) == ("Active Master Version: 12.6.1", "Cache cleared")
     # One round trip for the read-only command; the other is typed, its echo awaited, then return.
-    assert app.written == ["show version active\n", "utils ntp status", "\n"]
+    assert app.written == ["show version active\n", "utils webproxy cache clear rest", "\n"]
 
 
-def test_a_show_command_echoed_otherwise_fails_at_once_and_its_output_is_not_taken() -> None:
+def test_a_show_command_echoed_otherwise_loses_the_session_at_once_and_nothing_more_is_typed() -> None:
     # The CLI got a different line than the one sent (no echo as typed; it shows what it ran).
+    # Invariant (c): an echo that is not ours stops the session; the channel types nothing more.
     app = ScriptedAppliance({"show version active": ["show versoin active\r\nInvalid command\r\nadmin:"],
                              "show status": ["Host Name : node1\r\nadmin:"]}, echo=False)
 
-    async def go() -> str:
+    async def go() -> None:
         ch = await logged_in(app, timeout=5.0)
-        with pytest.raises(CommandFailed, match=re.escape("did not echo 'show version active' as sent")) as info:
+        with pytest.raises(LostTrack, match=re.escape("did not echo 'show version active' as sent")) as info:
             await ch.send("show version active")
         assert "show versoin active" in str(info.value)
-        # The channel is back at the prompt and usable: the next command gets its own output only.
-        app.echo = True
-        return await ch.send("show status")
+        assert "lost track of the session" in str(info.value)
+        written = len(app.written)
+        with pytest.raises(LostTrack, match="nothing more is typed"):
+            await ch.send("show status")
+        await ch.close()
+        assert len(app.written) == written  # not the command, not even `quit`
 
     started = time.monotonic()
-    assert run(go()) == "Host Name : node1"
+    run(go())
     assert time.monotonic() - started < 4.0  # refused at the prompt, not after the 5 s timeout
 
 

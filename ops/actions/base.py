@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -102,3 +103,12 @@ class Action(ABC):
     @abstractmethod
     async def run(self, ctx: HostContext, args: Any) -> StepResult:
         """Do the step; raise StepFailed (or a SessionError) when it did not work."""
+
+    def secret_references(self, args: Any) -> list[str]:
+        """The secret references the step will resolve (checked before any host is touched)."""
+        return []
+
+    def preflight(self, args: Any, secrets: Mapping[str, Secret | None], host: Host | None) -> list[str]:
+        """Problems that must stop the run before it starts (`secrets`: the resolved references,
+        None where a reference could not be, or was not, resolved)."""
+        return []

@@ -65,6 +65,9 @@ class CliAction(Action):
     def commands(self, args: CliArgs) -> list[str]:
         return [args.command]
 
+    def secret_references(self, args: CliArgs) -> list[str]:
+        return [p.answer for p in args.prompts if p.secret and is_reference(p.answer)]
+
     async def run(self, ctx: HostContext, args: CliArgs) -> StepResult:
         channel = await ctx.channel()
         answers = [Answer(p.expect, _answer_value(ctx, p, args.command), once=False, name=p.expect)

@@ -20,7 +20,8 @@ the host's run directory and the step fails naming that file, so nobody is locke
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
@@ -30,6 +31,9 @@ from ops.report import write_atomic
 from ops.secrets import REFERENCE_FORMS, Secret, SecretError, is_reference, mask
 from ops.session.channel import Answer, VOSChannel
 from ops.session.errors import SessionError
+
+if TYPE_CHECKING:
+    from ops.inventory import Host
 
 NEW_COMMAND = "utils reset_application_ui_administrator_password"
 OLD_COMMAND = "utils reset_ui_administrator_password"
@@ -51,23 +55,53 @@ class UIPasswordArgs(Args):
         return value
 
 
-def meets_policy(password: str) -> bool:
-    """Upper, lower, digit, 8 to 64 characters, no white space (what VOS releases ask for)."""
-    return (8 <= len(password) <= 64 and any(c.isupper() for c in password) and any(c.islower() for c in password)
-            and any(c.isdigit() for c in password) and not any(c.isspace() for c in password))
+def policy_problems(password: str, username: str = "admin") -> list[str]:
+    """What the appliance's password policy would refuse in `password` (VOS releases ask for 8 to 64
+    characters with upper and lower case letters and digits, no white space, not the user name)."""
+    problems = []
+    if not 8 <= len(password) <= 64:
+        problems.append("it must be 8 to 64 characters long")
+    if not any(c.isupper() for c in password):
+        problems.append("it must contain an upper case letter")
+    if not any(c.islower() for c in password):
+        problems.append("it must contain a lower case letter")
+    if not any(c.isdigit() for c in password):
+        problems.append("it must contain a digit")
+    if any(c.isspace() for c in password):
+        problems.append("it must not contain white space")
+    if username and username.lower() in password.lower():
+        problems.append("it must not contain the user name")
+    return problems
+
+
+def meets_policy(password: str, username: str = "admin") -> bool:
+    return not policy_problems(password, username)
 
 
 def temporary_password() -> Secret:
     while True:
         candidate = Secret.generate(20, source="temporary admin UI password")
-        if meets_policy(candidate.reveal()) and "admin" not in candidate.reveal().lower():
+        if meets_policy(candidate.reveal()):
             return candidate
 
 
+SUCCESS_RE = re.compile(r"\b(?:updated|changed|reset)\s+successfully\b|\bsuccessfully\s+(?:updated|changed|reset)\b",
+                        re.I)
+
+
+# What the appliance says when it did not change the password.
+UNCHANGED_RE = re.compile(r"\bnot\s+(?:been\s+)?(?:changed|updated)\b|\bfailed\s+to\s+(?:update|change|reset)\b"
+                          r"|\bdo\s+not\s+match\b", re.I)
+
+
 class ResetFailed(Exception):
-    def __init__(self, reason: str, unknown_command: bool = False) -> None:
+    """A reset that did not work. `changed` says what is known of the password afterwards:
+    False (nothing was asked or the appliance said it was not changed), None (unknown)."""
+
+    def __init__(self, reason: str, unknown_command: bool = False, changed: bool | None = False) -> None:
         super().__init__(reason)
         self.unknown_command = unknown_command
+        self.changed = changed
 
 
 async def reset_once(channel: VOSChannel, command: str, password: Secret, timeout: float) -> None:
@@ -88,13 +122,32 @@ async def reset_once(channel: VOSChannel, command: str, password: Secret, timeou
                           unknown_command=True)
     if len(result.answered) < 2:
         raise ResetFailed(f"the appliance did not ask for the new password twice: {one_line(result.output)}")
+    if SUCCESS_RE.search(result.output) and reason is None:
+        return  # a success line wins over a stray word such as "error" elsewhere in the text
     if reason is not None or TROUBLE_RE.search(result.output):
-        raise ResetFailed(reason or one_line(result.output))
+        # "not changed" said in so many words is known; anything else leaves the password unknown.
+        unchanged = UNCHANGED_RE.search(result.output) is not None
+        raise ResetFailed(reason or one_line(result.output), changed=False if unchanged else None)
 
 
 class UIPasswordResetAction(Action):
     name = "ui_password_reset"
     Args = UIPasswordArgs
+
+    def secret_references(self, args: UIPasswordArgs) -> list[str]:
+        return [args.password]
+
+    def preflight(self, args: UIPasswordArgs, secrets: Mapping[str, Secret | None], host: Host | None) -> list[str]:
+        original = secrets.get(args.password)
+        if original is None:
+            return []
+        username = host.rest.username if host is not None and host.rest.username else "admin"
+        problems = policy_problems(original.reveal(), username)
+        if not problems:
+            return []
+        return [f"the original admin UI password ({args.password}) does not meet the appliance's password policy "
+                f"({'; '.join(problems)}): the second reset would fail and leave the temporary password set, so "
+                "nothing was started"]
 
     def commands(self, args: UIPasswordArgs) -> list[str]:
         command = NEW_COMMAND if args.command == "auto" else args.command
@@ -110,6 +163,10 @@ class UIPasswordResetAction(Action):
         temporary = temporary_password()
         channel = await ctx.channel()
         candidates = [NEW_COMMAND, OLD_COMMAND] if args.command == "auto" else [args.command]
+        # Saved (0600) before the first reset is typed: if anything breaks after it (the session
+        # drops, the run is killed), the live password is on disk and nobody is locked out.
+        path = ctx.host_dir / TEMP_FILE
+        write_atomic(path, temporary.reveal() + "\n", mode=0o600)
         used: str | None = None
         unknown: list[tuple[str, str]] = []  # (command, what the appliance said) of those it did not know
         for command in candidates:
@@ -120,8 +177,22 @@ class UIPasswordResetAction(Action):
                     unknown.append((command, mask(str(exc))))
                     continue
                 earlier = f" (before it, {'; '.join(f'{c!r}: {why}' for c, why in unknown)})" if unknown else ""
-                raise StepFailed(f"first reset (to a temporary password) with {command!r} failed: {mask(str(exc))}"
-                                 f"{earlier}; the admin UI password is unchanged", {"command": command}) from None
+                if exc.changed is False:
+                    path.unlink(missing_ok=True)
+                    raise StepFailed(f"first reset (to a temporary password) with {command!r} failed: "
+                                     f"{mask(str(exc))}{earlier}; the admin UI password is unchanged",
+                                     {"command": command}) from None
+                raise StepFailed(
+                    f"first reset (to a temporary password) with {command!r} ended unclearly: {mask(str(exc))}"
+                    f"{earlier}. The admin UI password may now be the temporary one, which is in {path} (readable "
+                    "only by you); sign in with it or with the original, then delete the file.",
+                    {"command": command, "temporary_password_file": str(path)}) from None
+            except SessionError as exc:
+                raise StepFailed(
+                    f"the session failed during the first reset with {command!r}: {mask(str(exc))}. The admin UI "
+                    f"password may now be the temporary one, which is in {path} (readable only by you); sign in "
+                    "with it or with the original, then delete the file.",
+                    {"command": command, "temporary_password_file": str(path)}) from None
             used = command
             break
         assert used is not None
@@ -129,13 +200,12 @@ class UIPasswordResetAction(Action):
         try:
             await reset_once(channel, used, original, args.timeout)
         except (ResetFailed, SessionError) as exc:
-            path = ctx.host_dir / TEMP_FILE
-            write_atomic(path, temporary.reveal() + "\n", mode=0o600)  # only its owner can read it
             raise StepFailed(
                 f"SECOND RESET FAILED: the admin UI password was set to a temporary one, but setting it back to "
                 f"the original ({args.password}) failed: {mask(str(exc))}. The temporary password, which is the "
                 f"admin UI password now, is in {path} (readable only by you); sign in with it or run this step "
                 "again, then delete the file.", {**data, "temporary_password_file": str(path)}) from None
+        path.unlink(missing_ok=True)  # the original is confirmed: the temporary one is nobody's password now
         return StepResult(ok=True, changed=True,
                           message=f"admin UI password reset twice with {used!r} (temporary, then the original): "
                                   "the account is unlocked", data={**data, "resets": 2})

@@ -18,6 +18,7 @@ FAULTS: dict[str, str] = {
     "command_fails": "file get activelog ends with 'Executed command unsuccessfully'",
     "host_key_changed": "the SSH server presents another host key than the one it announced",
     "clock_skew": "the appliance's clock runs three hours ahead (`utils ntp status` shows it unsynchronised)",
+    "drop_after_ui_reset": "the session drops right after the first admin UI password reset succeeded",
     "busy_answer": "file get activelog answers in words the toolkit has never seen (no file summary, no error)",
 }
 

@@ -7,8 +7,11 @@ creation, tar.gz packing) can be reasoned about on its own.
 from __future__ import annotations
 
 import asyncio
+import os
 import posixpath
+import shlex
 import tarfile
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -245,3 +248,73 @@ async def _drop_midway(conn: asyncssh.SSHClientConnection, sftp: asyncssh.SFTPCl
     await asyncio.sleep(0)
     raise PushError("File transfer failed: connection lost")
 
+
+
+def _sftp_quote(path: str | Path) -> str:
+    return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+async def _scan_host_key(target: PushTarget) -> asyncssh.SSHKey:
+    """The receiver's host key as OpenSSH's client would meet it (ssh-keyscan)."""
+    proc = await asyncio.create_subprocess_exec(
+        "ssh-keyscan", "-T", "15", "-p", str(target.port), "-t", "ed25519,ecdsa,rsa", target.host,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    out, _ = await proc.communicate()
+    for line in out.decode(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and not line.startswith("#"):
+            return asyncssh.import_public_key(f"{parts[1]} {parts[2]}")
+    raise PushError(f"Could not connect to the SFTP server {target.host}:{target.port}: no host key")
+
+
+async def push_openssh(target: PushTarget, password: str, check_host_key: HostKeyCheck,
+                       uploads: list[tuple[Path, str]], *, legacy: bool,
+                       on_file: Callable[[], Awaitable[None]] | None = None) -> None:
+    """`push`, with OpenSSH's own `sftp` as the client (the sshd lab's appliance)."""
+    key = await _scan_host_key(target)
+    await check_host_key(key)
+    with tempfile.TemporaryDirectory(prefix="ops-lab-sftp-") as scratch:
+        work = Path(scratch)
+        where = target.host if target.port == 22 else f"[{target.host}]:{target.port}"
+        (work / "known_hosts").write_text(f"{where} {key.export_public_key('openssh').decode().strip()}\n")
+        secret = work / "password"
+        secret.write_text(password + "\n")
+        secret.chmod(0o600)
+        askpass = work / "askpass"
+        askpass.write_text(f"#!/bin/sh\nexec cat {shlex.quote(str(secret))}\n")
+        askpass.chmod(0o700)
+        lines: list[str] = []
+        made: set[str] = set()
+        for local, remote in uploads:
+            parts = posixpath.dirname(remote).split("/")
+            for i in range(1, len(parts) + 1):
+                directory = "/".join(parts[:i])
+                if directory and directory not in made:
+                    made.add(directory)
+                    lines.append(f"-mkdir {_sftp_quote(directory)}")
+            lines.append(f"put {_sftp_quote(local)} {_sftp_quote(remote)}")
+        (work / "batch").write_text("\n".join(lines) + "\n")
+        options = ["-o", "BatchMode=no",  # before -b: ssh keeps the first value it is given
+                   "-b", str(work / "batch"), "-P", str(target.port),
+                   "-o", f"UserKnownHostsFile={work / 'known_hosts'}", "-o", "GlobalKnownHostsFile=/dev/null",
+                   "-o", "StrictHostKeyChecking=yes", "-o", "PreferredAuthentications=password",
+                   "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
+                   "-o", f"ConnectTimeout={int(CONNECT_TIMEOUT)}", "-o", "IdentityFile=/dev/null"]
+        if legacy:
+            options += ["-o", "KexAlgorithms=diffie-hellman-group14-sha1", "-o", "Ciphers=aes128-cbc,aes256-cbc",
+                        "-o", "MACs=hmac-sha1", "-o", "HostKeyAlgorithms=ssh-rsa"]
+        env = {**os.environ, "SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0"}
+        proc = await asyncio.create_subprocess_exec(
+            "sftp", *options, f"{target.username}@{target.host}", stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True)
+        assert proc.stdout is not None and proc.stderr is not None
+        errors = asyncio.ensure_future(proc.stderr.read())
+        async for raw in proc.stdout:
+            if raw.startswith(b"sftp> put ") and on_file is not None:
+                await on_file()
+        code = await proc.wait()
+        error = (await errors).decode(errors="replace").strip().splitlines()
+    if code != 0:
+        if any("Permission denied" in line for line in error):
+            raise PushError(f"Authentication failed for user {target.username} on {target.host}")
+        raise PushError(f"File transfer failed: {error[-1] if error else f'sftp exited with {code}'}")

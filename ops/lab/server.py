@@ -26,12 +26,14 @@ import asyncssh
 from ops import sshpatches
 from ops.lab import faults, logtree
 from ops.lab.accounts import AdminUIAccount
-from ops.lab.commands import CommandContext, QuitSession, load_handlers
+from ops.lab.commands import UNSUCCESSFUL, CommandContext, QuitSession, load_handlers
 from ops.lab.handlers.services import DEFAULT_SERVICES
+from ops.lab.hostile import HostileProfile
 from ops.lab.logtree import LogFile
 from ops.lab.push import VOS_KEX, PushRecord
 from ops.lab.rest.server import RestServer
-from ops.lab.terminal import Interrupted, SessionClosed, Terminal
+from ops.lab.sshd import SshdFront
+from ops.lab.terminal import Exchange, Interrupted, SessionClosed, Terminal, TtyModes
 
 sshpatches.apply()
 
@@ -98,6 +100,10 @@ class LabConfig:
     gws_delay: float = 0.2  # seconds between a GWS operation's statusCode 0 and the state change
     agent_state_stuck: bool = False  # fault: agent state changes are accepted but never happen
     rest_malformed: bool = False  # fault: XML and JSON bodies are cut off halfway
+    hostile: HostileProfile | None = None  # the hostile terminal profile (ops.lab.hostile)
+    # Behind Debian's OpenSSH sshd, the CLI the login program on a real pty (ops.lab.sshd);
+    # its pushes then use OpenSSH's own sftp client.
+    sshd: bool = False
 
 
 @dataclass
@@ -162,6 +168,9 @@ class LabAppliance:
         self.now = self.config.now if self.config.now is not None else time.time()
         self.host_key: asyncssh.SSHKey = asyncssh.generate_private_key("ssh-ed25519")
         self.commands: list[str] = []
+        # Every line each session read, with the prompt or question it answered (ground truth
+        # for tests: which answer went to which question).
+        self.journals: list[list[Exchange]] = []
         self.pushes: list[PushRecord] = []
         # The appliance's own SFTP-client known hosts, keyed "ip:port".
         self.known_hosts: dict[str, asyncssh.SSHKey] = {}
@@ -174,6 +183,7 @@ class LabAppliance:
         self._sessions = _Sessions()
         self._registry = load_handlers()
         self.rest: RestServer | None = None
+        self._front: SshdFront | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -203,6 +213,15 @@ class LabAppliance:
         served = self.host_key
         if "host_key_changed" in self.config.faults:
             served = asyncssh.generate_private_key("ssh-ed25519")
+        if self.config.sshd:
+            self._front = SshdFront(self)
+            try:
+                self.host, self.port = host, await self._front.start(host, port)
+            except BaseException:
+                await self.stop()
+                raise
+            await self._start_rest(host)
+            return
         self._server = await asyncssh.listen(
             host, port,
             server_factory=lambda: _AuthServer(self),
@@ -219,6 +238,9 @@ class LabAppliance:
         )
         self.host = host
         self.port = self._server.get_port()
+        await self._start_rest(host)
+
+    async def _start_rest(self, host: str) -> None:
         if self.config.rest:
             self.rest = RestServer(self)
             await asyncio.to_thread(self.rest.start, host, 0)
@@ -228,6 +250,9 @@ class LabAppliance:
         rest, self.rest = self.rest, None
         if rest is not None:
             await asyncio.to_thread(rest.stop)
+        front, self._front = self._front, None
+        if front is not None:
+            await front.stop()
         server, self._server = self._server, None
         if server is not None:
             server.close()
@@ -289,9 +314,18 @@ class LabAppliance:
 
     # ------------------------------------------------------------------ sessions
 
+    def new_terminal(self, stdin: Any, stdout: Any, tty: TtyModes | None = None) -> Terminal:
+        """The terminal of a new CLI session, with its own draws from the hostile profile."""
+        journal: list[Exchange] = []
+        self.journals.append(journal)
+        hostile = None
+        if self.config.hostile is not None:
+            hostile = self.config.hostile.session(self.config.hostname, len(self.journals))
+        return Terminal(stdin, stdout, page_lines=self.config.page_lines, output_chunk=self.config.output_chunk,
+                        output_delay=self.config.output_delay, hostile=hostile, tty=tty, journal=journal)
+
     async def _run_session(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
-        term = Terminal(process.stdin, process.stdout, page_lines=self.config.page_lines,
-                        output_chunk=self.config.output_chunk, output_delay=self.config.output_delay)
+        term = self.new_terminal(process.stdin, process.stdout)
         task = asyncio.current_task()
         if task is not None:
             self._sessions.tasks.add(task)
@@ -301,7 +335,7 @@ class LabAppliance:
                 process.stderr.write(b"Command execution is not supported; open an interactive shell.\r\n")
                 process.exit(1)
                 return
-            await self._shell(term)
+            await self.shell(term)
             await term.flush()
             process.exit(0)
         except (asyncio.CancelledError, Exception) as exc:  # a session's bug must never take the appliance down
@@ -310,26 +344,50 @@ class LabAppliance:
             term.flush_nowait()  # what was printed before the session ended still leaves
             process.close()
         finally:
+            term.close()
             if task is not None:
                 self._sessions.tasks.discard(task)
 
-    async def _shell(self, term: Terminal) -> None:
-        if self.config.banner_delay:
-            await asyncio.sleep(self.config.banner_delay)
+    async def _first_prompt(self, term: Terminal, prompt: str) -> None:
+        """Draw the first prompt; a hostile terminal redraws it after pauses before reading anything."""
+        hostile = term.hostile
+        if hostile is None:
+            await term.write(prompt)
+            return
+        await term.write(hostile.stray_ansi() + prompt)
+        for pause in hostile.redraw_pauses():
+            await asyncio.sleep(pause)
+            await term.write("\n" + hostile.stray_ansi() + prompt)
+
+    async def shell(self, term: Terminal) -> None:
+        """The CLI: banner, prompt, commands until `quit` or the end of input."""
+        hostile = term.hostile
+        if hostile is not None:
+            term.start()
+        delay = self.config.banner_delay + (hostile.banner_delay() if hostile is not None else 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         await term.write(BANNER)
         if "no_prompt" in self.config.faults:
             await faults.hang()
         ctx = CommandContext(term=term, lab=self)
         prompt = f"{self.config.username}:"
+        await self._first_prompt(term, prompt)
+        drawn = True
         while True:
             try:
-                line = await term.readline(prompt)
+                line = await term.readline("" if drawn else prompt, journal=prompt)
             except Interrupted:
+                drawn = False
                 continue
+            drawn = False
             line = line.strip()
             if not line:
                 continue
             self.commands.append(line)
+            if hostile is not None and hostile.fails_read_only(line):
+                await term.writeline(UNSUCCESSFUL)
+                continue
             try:
                 await self._registry.dispatch(ctx, line)
             except Interrupted:

@@ -6,6 +6,21 @@ back never contains the echo. `show` commands, which only read, are the exceptio
 with their return in one write (one round trip instead of two) and their echo is checked as it
 comes back, before any output is taken. Pager prompts are answered wherever they appear. Every
 timeout names what it was waiting for.
+
+The channel never guesses where the session stands. Its invariants (README, Guarantees):
+
+(a) Nothing is sent until the session is synchronized: after the first prompt the line must
+    stay quiet for `settle` seconds (prompt redraws are absorbed, anything else is banner that
+    must end in a prompt again), then `set cli pagination off` makes a marker round trip whose
+    echo must follow nothing but prompts.
+(b) An answer is typed only when its question is the last thing received, after the echo of
+    the command that asks it, and nothing more arrived for `answer_quiet` seconds.
+(c) An extra prompt (a bare prompt line inside a command's output), an echo that is not ours,
+    or output while the session sits idle at its prompt raises LostTrack, and from then on the
+    channel types nothing at all (every later call raises LostTrack without writing).
+(d) A command that changes state is sent only while synchronized, and only after the line has
+    been quiet for `quiet` seconds since the last byte, so a late redraw or late output shows
+    up before the command, not in the middle of its dialog.
 """
 
 from __future__ import annotations
@@ -13,13 +28,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ops.parsers.errors import failure_reason
 from ops.secrets import Secret, mask
-from ops.session.errors import ChannelClosed, ChannelTimeout, CommandFailed
+from ops.session.errors import ChannelClosed, ChannelTimeout, CommandFailed, LostTrack
 from ops.session.transcript import Transcript
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
@@ -87,9 +103,13 @@ def clean(text: str) -> str:
     return "\n".join(lines)
 
 
-# Verbs of commands that change nothing: losing or repeating characters of such a line cannot
-# make it a command that changes anything, so these need not wait for their echo before return.
-READ_ONLY_VERBS = frozenset({"show"})
+# Commands that change nothing: losing or repeating characters of such a line cannot make it a
+# command that changes anything, so these need not wait for their echo before return.
+READ_ONLY_COMMANDS = ("show", "file list", "file view", "utils ntp status", "utils service list")
+# A read-only command that printed only this is tried again (appliances say it now and then
+# when a platform service is busy); a command that changes state never is.
+_BARE_FAILURE = "Executed command unsuccessfully"
+_READ_ONLY_RETRIES = 2
 
 
 def _echo_body(command: str) -> str:
@@ -111,8 +131,12 @@ def _echo_line_re(command: str) -> re.Pattern[str]:
 
 
 def _read_only(command: str) -> bool:
-    words = command.split(maxsplit=1)
-    return bool(words) and words[0].lower() in READ_ONLY_VERBS
+    words = " ".join(command.lower().split()) + " "
+    return any(words.startswith(prefix + " ") for prefix in READ_ONLY_COMMANDS)
+
+
+def _squeeze(text: str) -> str:
+    return " ".join(text.split())
 
 
 class VOSChannel:
@@ -124,7 +148,8 @@ class VOSChannel:
 
     def __init__(self, reader: Reader, writer: Writer, username: str, *,
                  transcript: Transcript | None = None, timeout: float = 60.0,
-                 host: str = "appliance") -> None:
+                 host: str = "appliance", settle: float = 0.5, quiet: float = 0.15,
+                 answer_quiet: float = 0.05) -> None:
         self._reader = reader
         self._writer = writer
         self.username = username
@@ -139,7 +164,16 @@ class VOSChannel:
         self._tail = ""
         self._view: str | None = ""
         self.prompt_re = re.compile(rf"(?:^|\n){re.escape(username)}:[ \t]*$")
+        # Text that is nothing but (re)drawn prompts and blank lines.
+        self._only_prompts_re = re.compile(rf"[ \t\n]*(?:{re.escape(username)}:[ \t\n]*)*")
+        self._bare_prompt_line_re = re.compile(rf"(?m)^[ \t]*{re.escape(username)}:[ \t]*$")
         self.banner = ""
+        self.settle = settle
+        self.quiet = quiet
+        self.answer_quiet = answer_quiet
+        self._last_rx = time.monotonic()
+        self._lost: str | None = None
+        self._synced = False
 
     # -- low level -----------------------------------------------------------------------
     def _normalized(self) -> str:
@@ -175,7 +209,60 @@ class VOSChannel:
             raise ChannelClosed(f"{self.host}: the appliance closed the session while waiting for "
                                 f"{waiting_for}")
         self.transcript.received(data)
+        self._last_rx = time.monotonic()
         self._add(data)
+
+    async def _read_within(self, window: float) -> bool:
+        """Read what arrives within `window` seconds; False when nothing did."""
+        try:
+            async with asyncio.timeout(window):
+                data = await self._reader.read(65536)
+        except TimeoutError:
+            return False
+        if not data:
+            self._lose("the appliance closed the session")
+            raise ChannelClosed(f"{self.host}: the appliance closed the session")
+        self.transcript.received(data)
+        self._last_rx = time.monotonic()
+        self._add(data)
+        return True
+
+    def _only_prompts(self, text: str) -> bool:
+        return self._only_prompts_re.fullmatch(text) is not None
+
+    def _lose(self, why: str) -> LostTrack:
+        """Stop typing into this session for good, and say why."""
+        if self._lost is None:
+            self._lost = why
+            self.transcript.note(f"lost track of the session: {why}; nothing more is typed")
+        self._synced = False
+        return LostTrack(f"{self.host}: lost track of the session: {mask(why)}; nothing more was typed")
+
+    def _check_usable(self, what: str) -> None:
+        if self._lost is not None:
+            raise LostTrack(f"{self.host}: not sending {what}: the session was lost earlier "
+                            f"({mask(self._lost)}); nothing more is typed into it")
+
+    async def _settle(self, window: float, *, login: bool = False, timeout: float | None = None) -> None:
+        """Wait until nothing has arrived for `window` seconds, at the prompt.
+
+        Redrawn prompts are absorbed. At login, other text is more banner, which must end in a
+        prompt again; at any other time it means the session is not where we think: LostTrack.
+        """
+        while True:
+            text = self._normalized()
+            if not self._only_prompts(text):
+                if not login:
+                    raise self._lose(f"output arrived while the session sat at its prompt: "
+                                     f"{text.strip()[-120:]!r}")
+                await self.read_until(self.prompt_re, f"the '{self.username}:' prompt after more banner",
+                                      timeout)
+                continue
+            remaining = window - (time.monotonic() - self._last_rx)
+            if remaining <= 0:
+                self._keep("")
+                return
+            await self._read_within(remaining)
 
     def _write(self, text: str) -> None:
         try:
@@ -211,38 +298,95 @@ class VOSChannel:
 
     # -- session ---------------------------------------------------------------------------
     async def login(self, timeout: float = 60.0, pagination_off: bool = True) -> str:
-        """Wait out the banner (it can take seconds) and the first prompt; turn paging off."""
+        """Wait out the banner (it can take seconds) and the first prompt, synchronize, turn paging off.
+
+        The prompt may be redrawn (a slow CLI start, a nudge): the line must stay quiet for
+        `settle` seconds at the prompt before anything is typed, and `set cli pagination off`
+        then goes as a marker whose echo must follow nothing but prompts.
+        """
         text = await self.read_until(self.prompt_re, f"the first '{self.username}:' prompt", timeout)
         self.banner = self._strip_prompt(text)
+        await self._settle(self.settle, login=True, timeout=timeout)
+        self._synced = True
         if pagination_off:
             await self.send("set cli pagination off")
         return self.banner
+
+    @property
+    def synchronized(self) -> bool:
+        """Whether the channel knows where the session stands (it is at its prompt, nothing pending)."""
+        return self._synced and self._lost is None
 
     def _strip_prompt(self, text: str) -> str:
         match = self.prompt_re.search(text)
         return text[:match.start()] if match else text
 
     async def _send_command_line(self, command: str) -> None:
-        if _read_only(command):
+        self._check_usable(repr(command))
+        if not self._synced:
+            raise self._lose(f"{command!r} was not sent: the session is not synchronized")
+        read_only = _read_only(command)
+        if read_only:
+            # Whatever came since the last prompt must be redrawn prompts only.
+            await self._settle(0.0)
+        else:
+            # (d): a command that changes state waits for a quiet line first.
+            await self._settle(self.quiet)
+        self._synced = False  # until its own prompt comes back
+        if read_only:
             self._write(command + "\n")
             await self._read_echoed_line(command)
             return
         self._write(command)
-        await self.read_until(_echo_re(command), f"the echo of {command!r}")
+        await self._await_echo(command)
         self._write("\n")
-        await self.read_until(re.compile(r"\n"), f"the end of the echoed line of {command!r}")
+        text = await self.read_until(re.compile(r"\n"), f"the end of the echoed line of {command!r}")
+        if text.strip():
+            raise self._lose(f"{text.strip()[:120]!r} came between the echo of {command!r} and its return")
+
+    def _could_become_echo(self, text: str, command: str) -> bool:
+        """Whether `text` is prompts followed by the start of `command`'s echo (or of a prompt)."""
+        head, _, rest = text.rpartition("\n")
+        if head and not self._only_prompts(head + "\n"):
+            return False
+        prompt = f"{self.username}:"
+        rest = rest.lstrip()
+        if prompt.startswith(rest):
+            return True
+        if rest.startswith(prompt):
+            rest = rest[len(prompt):]
+        typed, wanted = _squeeze(rest), _squeeze(command)
+        return wanted.startswith(typed) or not typed
+
+    async def _await_echo(self, command: str) -> None:
+        """Read the echo of `command` (typed, return not yet sent); anything else is LostTrack."""
+        pattern = _echo_re(command)
+        while True:
+            text = self._normalized()
+            match = pattern.search(text)
+            if match and self._only_prompts(text[:match.start()]):
+                self._keep("")
+                return
+            if not self._could_become_echo(text, command):
+                raise self._lose(f"the echo of {command!r} did not come back as typed (seen: "
+                                 f"{text.strip()[-120:]!r}); its return was not sent")
+            await self._read_chunk(f"the echo of {command!r}", self.timeout)
 
     async def _read_echoed_line(self, command: str) -> None:
-        """Consume the echo of a command sent with its return; refuse output that follows another line."""
+        """Consume the echo of a command sent with its return; refuse anything but prompts before it."""
         echo = _echo_line_re(command)
         # The echo, or else the prompt (which only matches at the very end, so an echo comes first).
         text = await self.read_until(re.compile(f"{echo.pattern}|{self.prompt_re.pattern}"),
                                      f"the echo of {command!r}")
-        if not echo.search(text):
+        match = echo.search(text)
+        if match is None:
             # Back at the prompt without the line we typed: what ran is not what was asked.
             seen = text.strip("\n").split("\n", 1)[0][:120]
-            raise CommandFailed(f"{self.host}: the appliance did not echo {command!r} as sent (first line "
-                                f"seen: {mask(seen)!r}); its output was discarded", mask(text))
+            raise self._lose(f"the appliance did not echo {command!r} as sent (first line seen: {seen!r})")
+        line = match.group(0)
+        before = text[:match.start()] + line[:line.find(command.split()[0])]
+        if not self._only_prompts(before):
+            raise self._lose(f"{before.strip()[-120:]!r} came before the echo of {command!r}")
 
     async def send(self, command: str, *, timeout: float | None = None, check: bool = True) -> str:
         """Run one command; returns its output (between the echo and the next prompt).
@@ -260,8 +404,34 @@ class VOSChannel:
         which some appliances show no dots for).
         """
         timeout = self.timeout if timeout is None else timeout
+        retries = _READ_ONLY_RETRIES if _read_only(command) else 0
+        for attempt in range(retries + 1):
+            result = await self._dialog_once(command, answers, timeout, progress)
+            if attempt < retries and result.output.strip() == _BARE_FAILURE:
+                self.transcript.note(f"{command!r} printed only {_BARE_FAILURE!r}; it changes nothing, so it is "
+                                     "sent again")
+                continue
+            break
+        reason = failure_reason(result.output) if check else None
+        if reason is not None:
+            raise CommandFailed(f"{self.host}: {command!r} failed: {mask(reason)}", mask(result.output))
+        return DialogResult(mask(result.output), result.answered)
+
+    async def _dialog_once(self, command: str, answers: Sequence[Answer], timeout: float,
+                           progress: Callable[[], object] | None) -> DialogResult:
         seen = progress() if progress is not None else None
-        await self._send_command_line(command)
+        try:
+            await self._send_command_line(command)
+            result = await self._dialog_body(command, answers, timeout, progress, seen)
+        except (ChannelTimeout, ChannelClosed) as exc:
+            # Mid-dialog, the session is at a question or in a command: nothing more goes in.
+            self._lose(str(exc))
+            raise
+        self._synced = True
+        return result
+
+    async def _dialog_body(self, command: str, answers: Sequence[Answer], timeout: float,
+                           progress: Callable[[], object] | None, seen: object) -> DialogResult:
         output: list[str] = []
         answered: list[str] = []
         used: set[int] = set()
@@ -273,9 +443,16 @@ class VOSChannel:
             # again for each chunk that arrives (quadratic in `file list`, `show network status`).
             last_line = normalized.rfind("\n", 0, len(normalized) - 1)
             prompt = self.prompt_re.search(normalized, max(0, last_line))
+            if prompt and self.answer_quiet > 0 and await self._read_within(self.answer_quiet):
+                continue  # more came after what looked like the end: a prompt drawn twice shows now
             if prompt:
                 output.append(normalized[:prompt.start()])
                 self._keep(normalized[prompt.end():])
+                # A bare prompt inside the output is a prompt drawn twice: which of them ended
+                # the command cannot be known.
+                extra = self._bare_prompt_line_re.search("".join(output))
+                if extra:
+                    raise self._lose(f"an extra '{self.username}:' prompt came in the output of {command!r}")
                 break
             if self._answer_pager(normalized):
                 continue
@@ -286,6 +463,8 @@ class VOSChannel:
                 if regex.search(normalized, max(0, len(normalized) - _QUESTION_WINDOW)):
                     hit = index
                     break
+            if hit is not None and self.answer_quiet > 0 and await self._read_within(self.answer_quiet):
+                continue  # more came after what looked like the question: look again
             if hit is not None:
                 answer = answers[hit]
                 used.add(hit)
@@ -303,13 +482,12 @@ class VOSChannel:
                 if now == seen:
                     raise
                 seen = now
-        text = "".join(output).strip("\n")
-        reason = failure_reason(text) if check else None
-        if reason is not None:
-            raise CommandFailed(f"{self.host}: {command!r} failed: {mask(reason)}", mask(text))
-        return DialogResult(mask(text), answered)
+        return DialogResult("".join(output).strip("\n"), answered)
 
     async def close(self) -> None:
+        """Leave with `quit` when the session is at its prompt; a lost one gets nothing typed."""
+        if not self.synchronized:
+            return
         try:
             self._write("quit\n")
         except ChannelClosed:

@@ -37,3 +37,8 @@ class CommandFailed(SessionError):
     def __init__(self, message: str, output: str = "") -> None:
         super().__init__(message)
         self.output = output
+
+
+class LostTrack(SessionError):
+    """The session is not where the channel expected it (an extra prompt, an echo that is not ours,
+    output while idle): nothing more is typed into it."""

@@ -265,11 +265,19 @@ async def _transfer(ctx: CommandContext, req: GetRequest, target: sftp_push.Push
         try:
             if "short_transfer" in lab.config.faults:
                 uploads = uploads[:-1]
-            await sftp_push.push(target, password, lambda key: _check_host_key(ctx, target, key), uploads,
-                                 legacy=lab.config.sftp_legacy_only,
-                                 transfer_delay=lab.config.transfer_delay, rate=lab.config.transfer_rate,
-                                 on_file=dot,
-                                 drop_in_last_file="sftp_disconnect" in lab.config.faults)
+            # Behind sshd the appliance pushes with OpenSSH's own sftp, unless a fault or a pace
+            # needs the programmable client.
+            programmable = ("sftp_disconnect" in lab.config.faults or lab.config.transfer_rate
+                            or lab.config.transfer_delay)
+            if lab.config.sshd and not programmable:
+                await sftp_push.push_openssh(target, password, lambda key: _check_host_key(ctx, target, key),
+                                             uploads, legacy=lab.config.sftp_legacy_only, on_file=dot)
+            else:
+                await sftp_push.push(target, password, lambda key: _check_host_key(ctx, target, key), uploads,
+                                     legacy=lab.config.sftp_legacy_only,
+                                     transfer_delay=lab.config.transfer_delay, rate=lab.config.transfer_rate,
+                                     on_file=dot,
+                                     drop_in_last_file="sftp_disconnect" in lab.config.faults)
         except sftp_push.PushError as exc:
             await term.writeline()
             _record(ctx, target, files, [r for _, r in uploads], req.compress, str(exc))

@@ -22,6 +22,7 @@ first N successful ones fail (to test what happens when the second of two resets
 from __future__ import annotations
 
 from ops.lab.commands import CommandContext, CommandError, command, no_args
+from ops.lab.terminal import SessionClosed
 
 NEW = "utils reset_application_ui_administrator_password"
 OLD = "utils reset_ui_administrator_password"
@@ -65,6 +66,8 @@ async def _reset(ctx: CommandContext, args: list[str], which: str) -> None:
     if limit is not None and account.resets >= limit:
         raise CommandError("", "Failed to update the password: the platform database is not available.")
     account.reset_password(password)
+    if "drop_after_ui_reset" in lab.config.faults and account.resets == 1:
+        raise SessionClosed("fault: drop_after_ui_reset")
     await ctx.term.writeline()
     await ctx.term.writeline("Password updated successfully.")
 
