@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ops.report import write_atomic
+from ops.fileio import file_mode, write_atomic
 from ops.secrets import mask
 
 SECRET_FILES = {"ui-password-TEMPORARY.txt": "a live admin UI password (ui_password_reset's fallback); "
@@ -209,7 +209,7 @@ def _write_tar(out: Path, run_id: str, index: bytes, members: list[tuple[Member,
                             tar.addfile(info, handle)
             raw.flush()
             os.fsync(raw.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -220,7 +220,7 @@ def _write_tar(out: Path, run_id: str, index: bytes, members: list[tuple[Member,
 def _normalise(info: tarfile.TarInfo) -> None:
     info.uid = info.gid = 0
     info.uname = info.gname = ""
-    info.mode = 0o644
+    info.mode = 0o600
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:

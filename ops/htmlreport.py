@@ -14,7 +14,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from ops.report import STEP_STATUSES, HostRecord, RunReport, recap_lines, write_atomic
+from ops.fileio import write_atomic
+from ops.report import STEP_STATUSES, HostRecord, RunReport, recap_lines
 
 CSS = """
 :root { --ok:#1a7f37; --changed:#9a6700; --failed:#cf222e; --ignored:#8250df; --skipped:#6e7781;

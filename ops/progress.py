@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ops.secrets import mask
+from ops.textsafe import inert, inert_line
 
 Stats = Callable[[str], tuple[int, int]]
 
@@ -49,10 +50,10 @@ class PlainProgress:
         important = text.startswith("finished") or "FAILED" in text
         if self.quiet:
             if "FAILED" in text or text.startswith("finished: failed"):
-                print(mask(f"{host} | {text}"), file=sys.stderr, flush=True)
+                print(inert(mask(f"{host} | {text}")), file=sys.stderr, flush=True)
             return
         if self.verbose or important:
-            print(mask(f"{host} | {text}"), file=self.stream, flush=True)
+            print(inert(mask(f"{host} | {text}")), file=self.stream, flush=True)
 
     def start(self, stats: Stats | None = None) -> None:
         return None
@@ -97,6 +98,7 @@ class LiveProgress:
 
     def _table(self) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
         names, rest = self._shown()
         self._sample(names)
@@ -106,11 +108,13 @@ class LiveProgress:
         for name in names:
             view = self.views[name]
             style = {"failed": "red", "ok": "green", "running": "cyan"}.get(view.state, "")
-            table.add_row(name, f"[{style}]{view.state}[/]" if style else view.state, mask(view.step)[:60],
-                          str(view.files), human_bytes(view.bytes), f"{human_bytes(view.rate)}/s" if view.rate else "")
+            # Names and steps come from the playbook and inventory: plain text, never markup.
+            table.add_row(Text(inert_line(name)), Text(view.state, style=style),
+                          Text(inert_line(mask(view.step))[:60]), str(view.files), human_bytes(view.bytes),
+                          f"{human_bytes(view.rate)}/s" if view.rate else "")
         if rest:
             counts = ", ".join(f"{n} {state}" for state, n in sorted(rest.items()))
-            table.add_row(f"... {sum(rest.values())} more", counts)
+            table.add_row(f"... {sum(rest.values())} more", Text(inert_line(counts)))
         return table
 
     def _sample(self, names: list[str]) -> None:
@@ -138,7 +142,7 @@ class LiveProgress:
         elif text.startswith("["):
             view.step = text[1:].split("]", 1)[0]
         if "FAILED" in text:
-            self.console.print(mask(f"{host} | {text}"), style="red")
+            self.console.print(inert(mask(f"{host} | {text}")), style="red", markup=False, highlight=False)
 
     def start(self, stats: Stats | None = None) -> None:
         self.stats = stats

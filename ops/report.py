@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +24,9 @@ from typing import Any
 
 import orjson
 
+from ops.fileio import write_atomic
 from ops.secrets import mask
+from ops.textsafe import inert
 
 SCHEMA_VERSION = 1
 STEP_STATUSES = ("ok", "changed", "failed", "ignored", "skipped")
@@ -117,22 +117,6 @@ def _default(value: Any) -> Any:
     return str(value)  # paths and anything else
 
 
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write a file so that readers see the old content or the new, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(run_dir: Path, report: RunReport) -> Path:
     path = run_dir / "report.json"
     write_atomic(path, report.to_json() + "\n")
@@ -151,7 +135,7 @@ def recap_lines(report: RunReport) -> list[str]:
                 f"skipped={c['skipped']:<3} ignored={c['ignored']:<3} files={files:<4} bytes={size}")
         if rec.error:
             line += f"\n{'':<{width}}   error: {rec.error}"
-        lines.append(mask(line))
+        lines.append(inert(mask(line)))
     return lines
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ops.report import write_atomic
+from ops.fileio import write_atomic
 from ops.state import STATE_DIR, playbook_key
 
 

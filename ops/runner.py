@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from ops.actions.base import HostContext, StepFailed
 from ops.actions.rest import RestAction
+from ops.fileio import private_umask
 from ops.inventory import Host, Inventory
 from ops.playbook import Playbook, Step, static_context
 from ops.preflight import preflight
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from ops.rest.http import RestClient
 
 log = logging.getLogger(__name__)
+NOT_RUN = "did not run"
 Event = Callable[[str, str], None]
 
 
@@ -248,12 +250,15 @@ class Runner:
         started = time.monotonic()
         hosts = self.playbook.targets
         for host in hosts:
-            self.report.hosts[host.name] = HostRecord()
+            # Failed until it has run: a run that breaks before a host starts never reports it ok.
+            self.report.hosts[host.name] = HostRecord(status="failed", error=NOT_RUN)
         if self.options.check:
             for host in hosts:
                 self._check_host(host)
             self.report.finished = _now()
             return self.report
+        # What the run writes (logs, transcripts, reports) is private to this user (ops.fileio).
+        private_umask()
         # Check before you change: every secret a step needs, and each action's own checks, before
         # anything is written or any host is touched.
         self._step_secrets = preflight(self.playbook, self.inventory, prompt=self.options.prompt)
@@ -282,7 +287,15 @@ class Runner:
                 except SecretError as exc:
                     self._secret_errors[host.name] = mask(str(exc))
         try:
-            await self._start_services(hosts)
+            try:
+                await self._start_services(hosts)
+            except Exception as exc:  # noqa: BLE001 - whatever stopped the start, no host ran
+                # Nothing ran: every host says why, the report is written, the exit code is 1.
+                why = f"{NOT_RUN}: the run could not start ({type(exc).__name__}: {mask(str(exc))})"
+                log.error("%s", why)
+                for record in self.report.hosts.values():
+                    record.error = why
+                return self.report
             self.on_ready(self._receiver.stats if self._receiver is not None else None)
             limit = asyncio.Semaphore(max(1, self.options.forks))
 
@@ -293,7 +306,9 @@ class Runner:
             await asyncio.gather(*(bounded(h) for h in hosts))
         except asyncio.CancelledError:
             for record in self.report.hosts.values():
-                if record.status == "ok" and (not record.started or record.duration_s == 0.0):
+                if record.error == NOT_RUN:
+                    record.error = "interrupted before it started"
+                elif record.status == "ok" and (not record.started or record.duration_s == 0.0):
                     record.status, record.error = "failed", "interrupted before it finished"
             self.report.interrupted = True
             raise
@@ -316,6 +331,7 @@ class Runner:
     def _check_host(self, host: Host) -> None:
         context = static_context(self.playbook, host, self.run_id)
         record = self.report.hosts[host.name]
+        record.status, record.error = "ok", None
         for step in self.playbook.steps:
             try:
                 commands = step.action.commands(step.args_for(context))
@@ -338,7 +354,12 @@ class Runner:
                                       max_bytes_per_account=spec.max_bytes_per_host,
                                       max_files_per_account=spec.max_files_per_host)
             await self._receiver.start()
-        await asyncio.gather(*(self._start_lab(h) for h in hosts if h.lab is not None))
+        # Every lab start is awaited (none left running behind a failure), then the first error raised.
+        outcomes = await asyncio.gather(*(self._start_lab(h) for h in hosts if h.lab is not None),
+                                        return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _start_lab(self, host: Host) -> None:
         from ops.lab.hostile import profile_from
@@ -388,6 +409,7 @@ class Runner:
             if damaged:
                 self.on_event(host.name, f"resume: {len(damaged)} damaged file(s) will be fetched again")
         context = static_context(self.playbook, host, self.run_id)
+        record.status, record.error = "ok", None
         self.on_event(host.name, "started")
         try:
             if host.name in self._secret_errors:

@@ -45,10 +45,10 @@ def test_the_live_table_fits_the_terminal_with_running_and_failed_hosts_first() 
     sampled: list[str] = []
     progress.stats = lambda name: (sampled.append(name), (0, 0))[1]
     table = progress._table()
-    names = [cell for cell in table.columns[0]._cells]
+    names = [str(cell) for cell in table.columns[0]._cells]
     assert len(names) == 27 and names[-1] == "... 274 more"
     assert names[:10] == hosts[200:210] and names[10] == "fin-250"
-    assert table.columns[1]._cells[-1] == "200 ok, 74 waiting"
+    assert str(table.columns[1]._cells[-1]) == "200 ok, 74 waiting"
     assert sorted(sampled) == sorted(names[:-1])  # only the rows shown ask the receiver for stats
 
 
@@ -59,4 +59,4 @@ def test_the_live_table_keeps_inventory_order_when_every_host_fits() -> None:
 
     progress = LiveProgress(["b", "a", "c"], console=Console(width=120, height=30, file=io.StringIO()))
     progress.event("c", "started")
-    assert progress._table().columns[0]._cells == ["b", "a", "c"]
+    assert [str(c) for c in progress._table().columns[0]._cells] == ["b", "a", "c"]

@@ -21,6 +21,7 @@ from pydantic import Field, field_validator
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
 from ops.parsers.network_status import FIELDS, NetworkStatusError, parse_network_status, summarize
 from ops.session.errors import CommandFailed
+from ops.textsafe import cell
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -94,7 +95,8 @@ class NetworkStatusAction(Action):
         with csv_path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=FIELDS)
             writer.writeheader()
-            writer.writerows(rows)
+            # Appliance text in a spreadsheet is data: a cell never runs as a formula.
+            writer.writerows({key: cell(value) for key, value in row.items()} for row in rows)
         data = {"command": command, "output": output, "records": rows, "summary": summary,
                 "json_file": json_path.name, "csv_file": csv_path.name}
         return StepResult(ok=True, changed=False, message=_headline(summary), data=data)

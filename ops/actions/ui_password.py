@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, field_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.fileio import write_atomic
 from ops.parsers.errors import failure_reason, one_line
-from ops.report import write_atomic
 from ops.secrets import REFERENCE_FORMS, Secret, SecretError, is_reference, mask
 from ops.session.channel import Answer, VOSChannel
 from ops.session.errors import SessionError
