@@ -1,4 +1,4 @@
-"""Text from outside reaches terminals and spreadsheets as data, never as markup or control codes (issue 14, class 1)."""
+"""Text from outside reaches terminals and spreadsheets as data, never markup or control codes (issue 14, class 1)."""
 
 from __future__ import annotations
 
@@ -100,8 +100,8 @@ class _Ctx(HostContext):
 
 def test_the_network_status_csv_is_inert_in_a_spreadsheet(tmp_path: Path) -> None:
     output = ("Active Internet connections (w/o servers)\n"
-              "Proto Recv-Q Send-Q Local Address               Foreign Address             State       PID/Program name\n"
-              "tcp        0      0 10.1.1.10:8445              10.1.20.51:51234            ESTABLISHED 4721/=HYPERLINK(x)\n")
+              "Proto Recv-Q Send-Q Local Address     Foreign Address       State       PID/Program name\n"
+              "tcp        0      0 10.1.1.10:8445    10.1.20.51:51234      ESTABLISHED 4721/=HYPERLINK(x)\n")
     result = asyncio.run(NetworkStatusAction().run(_Ctx(tmp_path, output), NetworkStatusArgs(process=True)))
     with (tmp_path / result.data["csv_file"]).open(newline="") as handle:
         cells = [value for row in csv.reader(handle) for value in row]
