@@ -2,7 +2,7 @@
 
 ```
 <output>/<run-id>.tar.gz          members under <run-id>/: BUNDLE.txt, report.json,
-<output>/<run-id>.tar.gz.sha256     <host>/transcript.log (masked again), <host>/manifest.json,
+<output>/<run-id>.tar.gz.sha256     <host>/transcript.log (generic masks again), <host>/manifest.json,
                                     <host>/network-status-*.json|csv, <host>/files/...
 ```
 Every collected file is checked against its host's manifest (size and sha256) on the way in; a
@@ -142,9 +142,11 @@ def make_bundle(run_dir: Path, out: Path | None = None) -> BundleResult:
                                   f"the manifest says size {entry.get('size')}, sha256 {entry.get('sha256')})")
             seen[host].add(inner)
             members.append((Member(rel, size, sha), path))
-        elif path.name == "transcript.log":
+        elif path.name == "transcript.log" or (path.suffix == ".json" and path.name != "manifest.json"):
+            # Masked when the run wrote them; here again with what this process knows: the generic
+            # credential forms (Authorization headers) and any secret it has seen.
             data = mask(path.read_text(encoding="utf-8", errors="replace")).encode("utf-8")
-            members.append((Member(rel, len(data), hashlib.sha256(data).hexdigest(), "secrets masked again"), data))
+            members.append((Member(rel, len(data), hashlib.sha256(data).hexdigest(), "masked again"), data))
         else:
             size, sha = _digest(path)
             members.append((Member(rel, size, sha), path))
@@ -163,7 +165,9 @@ def make_bundle(run_dir: Path, out: Path | None = None) -> BundleResult:
 def _index(run_id: str, members: list[Member], excluded: list[tuple[str, str]]) -> str:
     lines = [f"finesse-ops bundle of run {run_id}", "",
              "Every file under <host>/files/ matched its host's manifest.json (size and sha256) when bundled.",
-             "Transcripts were passed through the secret masker again (defence in depth).",
+             "Transcripts and reports were masked by the run that wrote them, with the secrets it held. The bundle",
+             "masked them again with what its own process knows: credential forms such as Authorization headers;",
+             "it does not know the run's passwords, so it cannot find a value the run did not know was secret.",
              "Check a member: sha256sum <member> and compare with the list below.", "",
              f"MEMBERS ({len(members)}, {sum(m.size for m in members)} bytes)",
              f"{'sha256':<64}  {'size':>12}  path"]

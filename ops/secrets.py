@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import getpass
+import logging
 import os
 import re
 import secrets as _stdlib_secrets
@@ -23,6 +24,10 @@ from pathlib import Path
 from typing import Any
 
 MASK = "********"
+# Credentials that show in a form no registered value matches: an HTTP Authorization header (or
+# its echo in a JSON body), whose Basic token is base64 of `user:password`, not of the password.
+_GENERIC_RE = re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?\s*(?:basic|bearer|digest|negotiate|ntlm)\s+)"
+                         r"[^\s\"',;]+")
 _FRESH_MAX = 64  # values found with str.find before the automaton is rebuilt (see Masker)
 
 
@@ -82,6 +87,8 @@ class Masker:
     def mask(self, text: str) -> str:
         if not text:
             return text
+        if "uthorization" in text or "UTHORIZATION" in text:
+            text = _GENERIC_RE.sub(lambda m: m.group(1) + MASK, text)
         automaton, fresh = self._current()
         if automaton is None:
             return text
@@ -118,8 +125,14 @@ MASKER = Masker()
 
 
 def mask(text: str) -> str:
-    """Mask every secret this process has seen in `text`."""
+    """Mask every secret this process has seen in `text`, and credentials in generic forms."""
     return MASKER.mask(text)
+
+
+def register_basic_auth(username: str, password: Secret) -> None:
+    """Mask the Basic token of `username:password` too (an endpoint may echo the header back)."""
+    token = base64.b64encode(f"{username}:{password.reveal()}".encode()).decode()
+    MASKER.register(token)
 
 
 class Secret:
@@ -209,3 +222,30 @@ def resolve(reference: str, *, base_dir: Path | None = None,
     except (EOFError, OSError):
         raise SecretError(f"cannot prompt for {label}: no terminal (secret reference {reference!r})") from None
     return Secret(value, reference)
+
+
+def _masking_record_factory(base: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = base(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record that cannot format is left to logging to report
+            return record
+        masked = MASKER.mask(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, ()
+        return record
+
+    factory._ops_masking = True  # type: ignore[attr-defined]
+    return factory
+
+
+def mask_log_records() -> None:
+    """Every log record made in this process, by any library (httpx, asyncssh ...), is masked when
+    it is made, so no handler, file or test capture ever holds a secret. Idempotent."""
+    current = logging.getLogRecordFactory()
+    if not getattr(current, "_ops_masking", False):
+        logging.setLogRecordFactory(_masking_record_factory(current))
+
+
+mask_log_records()

@@ -127,7 +127,7 @@ def test_secrets_and_temporary_files_stay_out_and_are_named(run_dir: Path, tmp_p
     assert not [n for n in names if "TEMPORARY" in n or ".part-" in n or n.endswith(".tmp")]
     assert secret.reveal().encode() not in blobs  # the transcript was masked again on the way in
     assert f"{run_dir.name}/finesse-a/ui-password-TEMPORARY.txt: a live admin UI password" in index
-    assert "(secrets masked again)" in index
+    assert "(masked again)" in index and "does not know the run's passwords" in index
 
 
 def test_a_file_that_differs_from_its_manifest_stops_the_bundle(run_dir: Path) -> None:

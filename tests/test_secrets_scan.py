@@ -23,15 +23,28 @@ def _forms(value: str) -> set[str]:
             urllib.parse.quote_plus(value)}
 
 
-@pytest.mark.parametrize("playbook", PLAYBOOKS, ids=lambda p: p.stem)
-def test_no_secret_in_run_directory_output_or_logs(playbook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capfd: pytest.CaptureFixture[str],
-                                                   caplog: pytest.LogCaptureFixture,
-                                                   generated_secrets: list[str]) -> None:
-    generated = generated_secrets
-    monkeypatch.setenv("FINESSE_UI_PASSWORD", UI_PASSWORD)
+# Labs that leak in every way the field does: passwords echoed in clear, echoed as `c<BS>*`, and
+# REST replies that carry the request's headers (Authorization: Basic ...) back.
+LEAKY_INVENTORY = """\
+defaults: {username: admin, host_key: strict}
+receiver: {listen: 127.0.0.1, advertise: 127.0.0.1, port: 0}
+groups:
+  finesse: {hosts: [finesse-a, finesse-b]}
+hosts:
+  finesse-a:
+    lab: {secret_echo: clear, rest_echo_requests: true}
+  finesse-b:
+    lab: {seed: 1, nested_layout: true, secret_echo: mangled, rest_echo_requests: true}
+"""
+
+
+def _leaks(playbook: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+           generated: list[str]) -> list[str]:
+    """Run `playbook` on the leaky labs; every place (file, stream, log) where a secret shows."""
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(LEAKY_INVENTORY)
     caplog.set_level(logging.DEBUG)
-    code = main(["run", str(playbook), "-i", str(REPO / "inventory.yaml"), "-o", str(tmp_path / "out"), "-v"])
+    code = main(["run", str(playbook), "-i", str(inventory), "-o", str(tmp_path / "out"), "-v"])
     out, err = capfd.readouterr()
     assert code == 0, out + err
     assert generated, "labs and the receiver generate their passwords"
@@ -43,9 +56,52 @@ def test_no_secret_in_run_directory_output_or_logs(playbook: Path, tmp_path: Pat
         if path.is_file():
             haystacks[str(path)] = path.read_bytes().decode("utf-8", errors="replace")
     assert len(haystacks) > 3
-    for where, text in haystacks.items():
-        for needle in needles:
-            assert needle not in text, f"a secret appears in {where}"
+    return sorted({where for where, text in haystacks.items() for needle in needles if needle in text})
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS, ids=lambda p: p.stem)
+def test_no_secret_in_run_directory_output_or_logs(playbook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capfd: pytest.CaptureFixture[str],
+                                                   caplog: pytest.LogCaptureFixture,
+                                                   generated_secrets: list[str]) -> None:
+    monkeypatch.setenv("FINESSE_UI_PASSWORD", UI_PASSWORD)
+    assert _leaks(playbook, tmp_path, capfd, caplog, generated_secrets) == []
+
+
+@pytest.mark.parametrize("playbook", ["unlock-admin-ui", "health-check", "pull-desktop-logs"])
+def test_the_scan_sees_a_leak_when_masking_is_off(playbook: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capfd: pytest.CaptureFixture[str],
+                                                  caplog: pytest.LogCaptureFixture,
+                                                  generated_secrets: list[str]) -> None:
+    """The scan above can fail: with masking off, the leaky labs' echoes and the REST echo show."""
+    from ops.secrets import MASKER
+
+    monkeypatch.setenv("FINESSE_UI_PASSWORD", UI_PASSWORD)
+    monkeypatch.setattr(MASKER, "mask", lambda text: text)
+    assert _leaks(REPO / "playbooks" / f"{playbook}.yaml", tmp_path, capfd, caplog, generated_secrets)
+
+
+def test_basic_auth_headers_and_mangled_echo_are_masked() -> None:
+    from ops.secrets import MASK, register_basic_auth
+    from ops.session.transcript import Transcript
+
+    secret = Secret("Rest-Pw-8812x", "env:X")
+    register_basic_auth("admin", secret)
+    token = base64.b64encode(b"admin:Rest-Pw-8812x").decode()
+    for text in (f"Authorization: Basic {token}", f'{{"Authorization": "Basic {token}"}}', f"x-echo: {token}",
+                 "authorization: Bearer eyJhbGciOi.abc.def"):
+        assert token not in mask_text(text) and "eyJhbGciOi" not in mask_text(text)
+    transcript = Transcript()
+    transcript.received("Password: " + "".join(f"{c}\b*" for c in "Mangled-Pw-77q") + "\r\n")
+    Secret("Mangled-Pw-77q", "env:Y")
+    assert "Mangled-Pw-77q" not in transcript.text() and "**************" in transcript.text()
+    assert MASK == "********"
+
+
+def mask_text(text: str) -> str:
+    from ops.secrets import mask
+
+    return mask(text)
 
 
 def test_secret_never_prints_itself() -> None:

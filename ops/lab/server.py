@@ -104,6 +104,10 @@ class LabConfig:
     # Behind Debian's OpenSSH sshd, the CLI the login program on a real pty (ops.lab.sshd);
     # its pushes then use OpenSSH's own sftp client.
     sshd: bool = False
+    # How passwords typed at the CLI are echoed: "stars" (one * each), "clear" (as typed: some
+    # releases' prompts do), "mangled" (each character, a backspace, then *: `c\b*`).
+    secret_echo: str = "stars"
+    rest_echo_requests: bool = False  # every REST reply carries the request's headers back (a debug proxy)
 
 
 @dataclass
@@ -255,18 +259,26 @@ class LabAppliance:
             await front.stop()
         server, self._server = self._server, None
         if server is not None:
-            server.close()
-            with contextlib.suppress(Exception):
-                await server.wait_closed()
+            server.close()  # no new connections
+        # Sessions go before the listener is waited for: from Python 3.12 on, wait_closed() waits
+        # for every connection it accepted (CPython #79033, #104344) and would never return while
+        # a client is connected. Every wait is bounded.
         for task in list(self._sessions.tasks):
             task.cancel()
-        for conn in list(self._sessions.connections):
+        connections = list(self._sessions.connections)
+        for conn in connections:
             conn.close()
         if self._sessions.tasks:
-            await asyncio.gather(*self._sessions.tasks, return_exceptions=True)
-        for conn in list(self._sessions.connections):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.wait_closed(), 2)
+            await asyncio.wait(list(self._sessions.tasks), timeout=5)
+        closing = [conn.wait_closed() for conn in connections]
+        if server is not None:
+            closing.append(server.wait_closed())
+        if closing:
+            try:
+                await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 5)
+            except TimeoutError:
+                for conn in connections:
+                    conn.abort()
         if self._temp_root is not None:
             shutil.rmtree(self._temp_root, ignore_errors=True)
             self._temp_root = None
@@ -322,7 +334,8 @@ class LabAppliance:
         if self.config.hostile is not None:
             hostile = self.config.hostile.session(self.config.hostname, len(self.journals))
         return Terminal(stdin, stdout, page_lines=self.config.page_lines, output_chunk=self.config.output_chunk,
-                        output_delay=self.config.output_delay, hostile=hostile, tty=tty, journal=journal)
+                        output_delay=self.config.output_delay, hostile=hostile, tty=tty, journal=journal,
+                        secret_echo=self.config.secret_echo)
 
     async def _run_session(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         term = self.new_terminal(process.stdin, process.stdout)

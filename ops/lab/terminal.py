@@ -68,7 +68,8 @@ class Terminal:
 
     def __init__(self, stdin: _Reader, stdout: _Writer, *, page_lines: int = 20, output_chunk: int = 0,
                  output_delay: float = 0.0, hostile: HostileSession | None = None,
-                 tty: TtyModes | None = None, journal: list[Exchange] | None = None) -> None:
+                 tty: TtyModes | None = None, journal: list[Exchange] | None = None,
+                 secret_echo: str = "stars") -> None:
         self._stdin = stdin
         self._stdout = stdout
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -93,6 +94,9 @@ class Terminal:
         self._eof: str | None = None
         self._pump: asyncio.Task[None] | None = None
         self.journal = journal if journal is not None else []
+        if secret_echo not in ("stars", "clear", "mangled"):
+            raise ValueError(f"secret_echo is stars, clear or mangled, not {secret_echo!r}")
+        self.secret_echo = secret_echo
 
     # ------------------------------------------------------------------ output
 
@@ -425,7 +429,10 @@ class Terminal:
             if ch < " ":
                 continue
             buf.append(ch)
-            echo.append("*" if secret else ch)
+            if not secret or self.secret_echo == "clear":
+                echo.append(ch)
+            else:
+                echo.append(f"{ch}\b*" if self.secret_echo == "mangled" else "*")
 
     async def _readline_echoed_by_tty(self) -> str:
         # The terminal has echoed (and, on a pty, edited) the line already: only take it.

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from ops.secrets import Secret, mask
+from ops.secrets import Secret, mask, register_basic_auth
 
 __all__ = ["Endpoint", "Response", "RestClient", "RestError", "RestHTTPError", "RestParseError",
            "parse_xml", "xml_to_data"]
@@ -251,6 +251,7 @@ class RestClient:
                 raise RestError(f"{what}: no credentials configured for {self.endpoint.name} "
                                 "(set rest.username and rest.password in the inventory)")
             basic = httpx.BasicAuth(username, password.reveal())
+            register_basic_auth(username, password)
         params = {k: _query_value(v) for k, v in (query or {}).items()}
         started = time.monotonic()
         try:

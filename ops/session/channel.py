@@ -36,13 +36,9 @@ from typing import Protocol
 from ops.parsers.errors import failure_reason
 from ops.secrets import Secret, mask
 from ops.session.errors import ChannelClosed, ChannelTimeout, CommandFailed, LostTrack
+from ops.session.screen import ANSI_RE, BACKSPACE_RE, PAGER_RE, clean  # noqa: F401 - re-exported
 from ops.session.transcript import Transcript
 
-ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
-# The `show` pager and the `file view`/`file list` pager.
-PAGER_RE = re.compile(r"Press <enter> for 1 line, <space> for one page, or <q> to quit[ \t]*$"
-                      r"|options: q=quit, n=next, p=prev, b=begin, e=end \(lines \d+ - (\d+) of (\d+)\) :[ \t]*$")
-BACKSPACE_RE = re.compile(r"[^\x08\n]\x08")
 # How far back from the end of the unconsumed text a dialog's questions are looked for (a question
 # of a `cli` step's `prompts` may span lines, so not only the last one).
 _QUESTION_WINDOW = 4096
@@ -83,24 +79,6 @@ class Answer:
 class DialogResult:
     output: str
     answered: list[str] = field(default_factory=list)
-
-
-def clean(text: str) -> str:
-    """Normalise appliance text: no ANSI codes, LF line ends, CR and backspace overwrites applied."""
-    text = ANSI_RE.sub("", text).replace("\r\n", "\n")
-    lines = []
-    for line in text.split("\n"):
-        if "\r" in line:
-            # A lone CR returns to the line start (the pager erases itself that way): keep what
-            # was written last, unless that is only the blanks of the erasure.
-            parts = line.split("\r")
-            line = next((p for p in reversed(parts) if p.strip()), "")
-        while "\x08" in line:
-            line, count = BACKSPACE_RE.subn("", line)
-            if not count:
-                line = line.replace("\x08", "")
-        lines.append(line)
-    return "\n".join(lines)
 
 
 # Commands that change nothing: losing or repeating characters of such a line cannot make it a

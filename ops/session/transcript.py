@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from ops.secrets import mask
+from ops.session.screen import clean
 
 
 class Transcript:
@@ -27,15 +28,17 @@ class Transcript:
 
     def received(self, text: str) -> None:
         # Appliances echo typed characters one read at a time, so a secret echoed in clear
-        # arrives in pieces: mask whole lines, holding the unfinished one back.
+        # arrives in pieces: mask whole lines, holding the unfinished one back. A line is kept as
+        # the screen showed it (ANSI gone, CR and backspace overwrites applied): a password echoed
+        # as `c<BS>*` per character is kept as asterisks, and masking sees what a person saw.
         self._pending += text
         if "\n" in self._pending:
             done, self._pending = self._pending.rsplit("\n", 1)
-            self._append(mask(done + "\n"))
+            self._append(mask(clean(done + "\n")))
 
     def flush(self) -> None:
         if self._pending:
-            self._append(mask(self._pending))
+            self._append(mask(clean(self._pending)))
             self._pending = ""
 
     def note(self, text: str) -> None:
@@ -54,7 +57,7 @@ class Transcript:
         """This session's transcript so far (masked); only kept for one not written to a file."""
         if self._buffer is None:
             raise ValueError(f"this transcript is written to {self.path}; read it there")
-        return self._buffer.getvalue() + mask(self._pending)
+        return self._buffer.getvalue() + mask(clean(self._pending))
 
     def close(self) -> None:
         self.flush()

@@ -8,6 +8,7 @@ signed by a CA generated at start; `ca_path` is that CA as a PEM file (in a temp
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import shutil
 import ssl
@@ -68,6 +69,9 @@ class _Handler(BaseHTTPRequestHandler):
             reply = Reply(404, b"Not Found", "text/plain")
         if lab.config.rest_malformed:
             reply = truncated(reply)
+        if lab.config.rest_echo_requests:
+            echo = "; ".join(f"{name}: {value}" for name, value in self.headers.items())
+            reply = dataclasses.replace(reply, headers={**reply.headers, "X-Request-Echo": echo})
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:
