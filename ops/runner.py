@@ -27,6 +27,7 @@ from ops.actions.base import HostContext, StepFailed
 from ops.actions.rest import RestAction
 from ops.fileio import private_umask
 from ops.inventory import Host, Inventory
+from ops.patterns import PatternTimeout
 from ops.playbook import Playbook, Step, static_context
 from ops.preflight import preflight
 from ops.receiver import ManifestEntry
@@ -474,6 +475,9 @@ class Runner:
             failed, stop_host = True, True
         except (ValidationError, TemplateError) as exc:
             step_record.message = f"bad arguments after templating: {exc}"
+            failed, stop_host = True, False
+        except PatternTimeout as exc:  # a playbook's pattern that backtracks without end
+            step_record.message = str(exc)
             failed, stop_host = True, False
         except Exception as exc:  # a defect in one step must not stop the other hosts
             step_record.message = f"unexpected error ({type(exc).__name__}): {exc}"

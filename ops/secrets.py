@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 MASK = "********"
+MAX_SECRET_FILE = 64 * 1024
 # Credentials that show in a form no registered value matches: an HTTP Authorization header (or
 # its echo in a JSON body), whose Basic token is base64 of `user:password`, not of the password.
 _GENERIC_RE = re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?\s*(?:basic|bearer|digest|negotiate|ntlm)\s+)"
@@ -208,9 +209,16 @@ def resolve(reference: str, *, base_dir: Path | None = None,
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         try:
-            value = path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_SECRET_FILE + 1)  # bounded: /dev/zero or a huge file never fills memory
         except OSError as exc:
             raise SecretError(f"cannot read secret file {path}: {exc.strerror}") from None
+        if len(raw) > MAX_SECRET_FILE:
+            raise SecretError(f"secret file {path} is over {MAX_SECRET_FILE} bytes: not a password file")
+        try:
+            value = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SecretError(f"secret file {path} is not UTF-8 text") from None
         value = value.rstrip("\r\n")
         if not value:
             raise SecretError(f"secret file {path} is empty")

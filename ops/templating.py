@@ -86,12 +86,19 @@ def condition_names(expression: str) -> set[str]:
             and node.id not in {"true", "false", "none"}}
 
 
+MAX_CONDITION = 1000  # characters of a `when:` condition
+
+
 def _parse(expression: str) -> ast.Expression:
     text = TEMPLATE_RE.sub(lambda m: m.group(1), expression)
+    if len(text) > MAX_CONDITION:
+        raise TemplateError(f"condition is {len(text)} characters; the limit is {MAX_CONDITION}")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise TemplateError(f"cannot read condition {expression!r}: {exc.msg}") from None
+        raise TemplateError(f"cannot read condition {expression[:80]!r}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise TemplateError(f"condition {expression[:80]!r}... is nested too deeply") from None
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not,
                                  ast.Compare, ast.Name, ast.Load, ast.Attribute, ast.Constant,
@@ -104,7 +111,10 @@ def evaluate(expression: str | bool, context: Mapping[str, Any]) -> bool:
     """Evaluate a `when:` condition."""
     if isinstance(expression, bool):
         return expression
-    return bool(_eval(_parse(expression).body, context))
+    try:
+        return bool(_eval(_parse(expression).body, context))
+    except RecursionError:
+        raise TemplateError(f"condition {expression[:80]!r}... is nested too deeply") from None
 
 
 def _eval(node: ast.AST, context: Mapping[str, Any]) -> Any:

@@ -6,6 +6,7 @@ Playbooks and inventories are validated before any host is touched; every proble
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,11 @@ from pydantic import BaseModel, ValidationError
 
 Loc = tuple[str | int, ...]
 MAX_FILE_BYTES = 2 * 1024 * 1024
+# What a document may expand to, aliases followed (a few hundred bytes of nested aliases expand
+# to billions of values: every later walk, validation and templating, would take that long), and
+# how deep it may nest.
+MAX_NODES = 200_000
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -106,14 +112,50 @@ def _positions(node: yaml.Node | None, loc: Loc, out: dict[Loc, int], seen: set[
             _positions(item, loc + (index,), out, seen)
 
 
+def _expanded_size(node: yaml.Node, path: Path, sizes: dict[int, int], active: set[int], depth: int = 0) -> int:
+    """How many nodes `node` stands for once every alias is followed (memoized: linear in the file)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    mark = node.start_mark.line + 1
+    if key in active:
+        raise InputError([Problem(str(path), mark, "", "invalid YAML: an alias refers to a node that contains it")])
+    if depth > MAX_DEPTH:
+        raise InputError([Problem(str(path), mark, "", f"invalid YAML: nested more than {MAX_DEPTH} levels deep")])
+    active.add(key)
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise InputError([Problem(str(path), key_node.start_mark.line + 1, "",
+                                          "invalid YAML: a mapping key must be a plain value, not a list or mapping")])
+            total += 1 + _expanded_size(value_node, path, sizes, active, depth + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded_size(item, path, sizes, active, depth + 1)
+    active.discard(key)
+    sizes[key] = total
+    if total > MAX_NODES:
+        raise InputError([Problem(str(path), mark, "", f"invalid YAML: expands to more than {MAX_NODES} values "
+                                                       "(aliases nested in aliases)")])
+    return total
+
+
 def load(path: Path, what: str) -> Document:
     """Read and parse one YAML file; any problem is an InputError naming file and line."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError([Problem(str(path), None, "", f"{what} is {size} bytes; the limit is "
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO would block the loader, a device would never end.
+            raise InputError([Problem(str(path), None, "", f"{what} is not a regular file")])
+        if info.st_size > MAX_FILE_BYTES:
+            raise InputError([Problem(str(path), None, "", f"{what} is {info.st_size} bytes; the limit is "
                                                           f"{MAX_FILE_BYTES}")])
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows meanwhile
+        if len(raw) > MAX_FILE_BYTES:
+            raise InputError([Problem(str(path), None, "", f"{what} is over {MAX_FILE_BYTES} bytes")])
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError([Problem(str(path), None, "", f"{what} not found")]) from None
     except UnicodeDecodeError as exc:
@@ -124,6 +166,8 @@ def load(path: Path, what: str) -> Document:
         loader = _Loader(text)  # one parse gives both the nodes (for lines) and the data
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _expanded_size(node, path, {}, set())
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -136,6 +180,8 @@ def load(path: Path, what: str) -> Document:
         raise InputError([Problem(str(path), None, "", f"invalid YAML: {exc}")]) from None
     except RecursionError:
         raise InputError([Problem(str(path), None, "", "invalid YAML: nested too deeply")]) from None
+    except TypeError as exc:  # e.g. an unhashable key PyYAML let through
+        raise InputError([Problem(str(path), None, "", f"invalid YAML: {exc}")]) from None
     lines: dict[Loc, int] = {}
     _positions(node, (), lines)
     return Document(path, data, lines)

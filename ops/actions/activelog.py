@@ -16,11 +16,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult, check_regex
+from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult, check_regex, one_line
 from ops.logsets import LOG_SETS
 from ops.parsers.activelog import FILES_RE, ParseError, parse_announcement, parse_file_list, transfer_completed
 from ops.parsers.errors import failure_reason
 from ops.parsers.ntp import appliance_time
+from ops.patterns import compile_pattern, search
 from ops.session.channel import Answer
 from ops.session.errors import SessionError
 from ops.state import StepState, normalise
@@ -123,6 +124,11 @@ class ActivelogArgs(Args):
     overlap_minutes: int = Field(10, ge=0, le=1440)
     max_clock_skew: float | None = Field(300.0, gt=0, description="seconds the appliance's clock may be off "
                                          "ours before a time-window pull is refused; null: do not check")
+
+    @field_validator("directory")
+    @classmethod
+    def _directory_one_line(cls, value: str) -> str:
+        return one_line(value, "directory")
 
     @field_validator("log_set")
     @classmethod
@@ -331,7 +337,7 @@ class ActivelogAction(Action):
         """
         channel = await ctx.channel()
         assert args.path is not None
-        pattern = re.compile(args.match) if args.match else None
+        pattern = compile_pattern(args.match) if args.match else None
         window = _window(args)
         spec = PurePosixPath(args.path)
         base = spec.parent if any(c in spec.name for c in "*?[") else spec
@@ -353,7 +359,7 @@ class ActivelogAction(Action):
                     if args.recurs:
                         pending.append((str(path), path))
                     continue
-                if pattern is not None and not pattern.search(entry.name):
+                if pattern is not None and not search(pattern, entry.name, what="match"):
                     continue
                 if window is not None and entry.modified is not None and not window[0] <= entry.modified <= window[1]:
                     continue

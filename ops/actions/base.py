@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,10 +27,20 @@ class Args(BaseModel):
 
 def check_regex(value: str, what: str) -> str:
     """`value` if it compiles as a regular expression; otherwise ValueError naming `what`."""
+    from ops.patterns import compile_pattern
+
     try:
-        re.compile(value)
-    except re.error as exc:
+        compile_pattern(value)
+    except ValueError as exc:
         raise ValueError(f"{what} is not a valid regex: {exc}") from None
+    return value
+
+
+def one_line(value: str, what: str) -> str:
+    """`value` if it holds no line break or other control character: a value typed at the appliance
+    must be one line, since a line break would make the CLI run what follows as a command."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"{what} must be one line of plain text (no line breaks or control characters)")
     return value
 
 

@@ -13,11 +13,10 @@ The registered result holds `output` (text) and `lines`.
 
 from __future__ import annotations
 
-import re
-
 from pydantic import Field, field_validator
 
-from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult, check_regex
+from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult, check_regex, one_line
+from ops.patterns import compile_pattern, search
 from ops.secrets import Secret, is_reference
 from ops.session.channel import Answer
 
@@ -31,6 +30,11 @@ class PromptArgs(Args):
     @classmethod
     def _regex(cls, value: str) -> str:
         return check_regex(value, "expect")
+
+    @field_validator("answer")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return one_line(value, "answer")
 
 
 class CliArgs(Args):
@@ -74,6 +78,6 @@ class CliAction(Action):
                    for p in args.prompts]
         result = await channel.dialog(args.command, answers, timeout=args.timeout)
         data = {"command": args.command, "output": result.output, "lines": result.output.splitlines()}
-        if args.fail_when and re.search(args.fail_when, result.output):
+        if args.fail_when and search(compile_pattern(args.fail_when), result.output, what="fail_when"):
             raise StepFailed(f"output matches fail_when {args.fail_when!r}", data)
         return StepResult(ok=True, changed=False, message=f"{len(data['lines'])} lines", data=data)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ops.parsers.errors import failure_reason
+from ops.patterns import PatternTimeout, compile_pattern, search
 from ops.secrets import Secret, mask
 from ops.session.errors import ChannelClosed, ChannelTimeout, CommandFailed, LostTrack
 from ops.session.screen import ANSI_RE, BACKSPACE_RE, PAGER_RE, clean  # noqa: F401 - re-exported
@@ -111,6 +112,13 @@ def _echo_line_re(command: str) -> re.Pattern[str]:
 def _read_only(command: str) -> bool:
     words = " ".join(command.lower().split()) + " "
     return any(words.startswith(prefix + " ") for prefix in READ_ONLY_COMMANDS)
+
+
+def _typeable(text: str, what: str) -> None:
+    """Refuse to type what is not one line: a line break in an answer would run the rest as a command."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError(f"refusing to type {what}: it holds a line break or control character, which the "
+                         "appliance would take as the end of the line and more")
 
 
 def _squeeze(text: str) -> str:
@@ -301,6 +309,7 @@ class VOSChannel:
 
     async def _send_command_line(self, command: str) -> None:
         self._check_usable(repr(command))
+        _typeable(command, "a command")
         if not self._synced:
             raise self._lose(f"{command!r} was not sent: the session is not synchronized")
         read_only = _read_only(command)
@@ -413,7 +422,8 @@ class VOSChannel:
         output: list[str] = []
         answered: list[str] = []
         used: set[int] = set()
-        patterns = [re.compile(a.pattern + r"[ \t]*$") for a in answers]
+        # Answers' patterns may come from a playbook (a `cli` step's prompts): bounded searches.
+        patterns = [compile_pattern(a.pattern + r"[ \t]*$") for a in answers]
         deadline_hint = f"the '{self.username}:' prompt after {command!r}"
         while True:
             normalized = self._normalized()
@@ -438,13 +448,21 @@ class VOSChannel:
             for index, (answer, regex) in enumerate(zip(answers, patterns, strict=True)):
                 if answer.once and index in used:
                     continue
-                if regex.search(normalized, max(0, len(normalized) - _QUESTION_WINDOW)):
+                try:
+                    found = search(regex, normalized, max(0, len(normalized) - _QUESTION_WINDOW), what="prompt")
+                except PatternTimeout as exc:
+                    raise self._lose(str(exc)) from None
+                if found:
                     hit = index
                     break
             if hit is not None and self.answer_quiet > 0 and await self._read_within(self.answer_quiet):
                 continue  # more came after what looked like the question: look again
             if hit is not None:
                 answer = answers[hit]
+                try:
+                    _typeable(answer.text(), f"the answer to {answer.label!r}")
+                except ValueError as exc:
+                    raise self._lose(str(exc)) from None  # the session waits at a question: nothing more
                 used.add(hit)
                 answered.append(answer.label)
                 output.append(normalized)
