@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -139,15 +140,85 @@ def recap_lines(report: RunReport) -> list[str]:
     return lines
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "action": (str,), "status": (str,), "message": (str,), "started": (str,), "error": (str,),
+    "duration_s": (int, float), "data": (dict,), "transcript": (str,), "manifest": (str,), "files": (list,),
+    "run_id": (str,), "playbook": (str,), "playbook_name": (str,), "finished": (str,), "check": (bool,),
+    "interrupted": (bool,), "schema_version": (int,),
+}
+
+
+def _fields(raw: Any, allowed: set[str], where: str) -> dict[str, Any]:
+    """The known keys of `raw`, each of the type the report writes (None allowed where the field is optional)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} is {type(raw).__name__}, not a mapping")
+    out = {}
+    for key, value in raw.items():
+        if key not in allowed or key in ("steps", "hosts"):
+            continue
+        kinds = _TYPES.get(key)
+        if kinds is not None and value is not None and not isinstance(value, kinds):
+            raise ValueError(f"{where}.{key} is {type(value).__name__}, not {kinds[0].__name__}")
+        if value is None and key not in ("error", "transcript", "manifest"):
+            continue
+        out[key] = value
+    return out
+
+
 def report_from_dict(data: dict[str, Any]) -> RunReport:
-    """A RunReport read back from report.json's content (unknown keys are ignored)."""
+    """A RunReport read back from report.json's content (unknown keys are ignored); ValueError, naming
+    the place, for a value of the wrong type (a hand-edited or damaged report)."""
     hosts: dict[str, HostRecord] = {}
-    for name, raw in (data.get("hosts") or {}).items():
-        steps = [StepRecord(**{k: v for k, v in step.items() if k in _STEP_FIELDS}) for step in raw.get("steps", [])]
-        fields = {k: v for k, v in raw.items() if k in _HOST_FIELDS and k != "steps"}
-        hosts[name] = HostRecord(**fields, steps=steps)
-    top = {k: v for k, v in data.items() if k in _RUN_FIELDS and k != "hosts"}
+    raw_hosts = data.get("hosts") or {}
+    if not isinstance(raw_hosts, dict):
+        raise ValueError("hosts is not a mapping")
+    for name, raw in raw_hosts.items():
+        fields = _fields(raw, _HOST_FIELDS, f"hosts.{name}")
+        raw_steps = raw.get("steps") or []
+        if not isinstance(raw_steps, list):
+            raise ValueError(f"hosts.{name}.steps is not a list")
+        steps = []
+        for index, step in enumerate(raw_steps):
+            values = _fields(step, _STEP_FIELDS, f"hosts.{name}.steps[{index}]")
+            values.setdefault("name", "?")
+            values.setdefault("action", "?")
+            values.setdefault("status", "failed")
+            steps.append(StepRecord(**values))
+        if not all(isinstance(f, dict) for f in fields.get("files", [])):
+            raise ValueError(f"hosts.{name}.files holds an entry that is not a mapping")
+        hosts[str(name)] = HostRecord(**fields, steps=steps)
+    top = _fields(data, _RUN_FIELDS, "report")
+    for key in ("run_id", "playbook", "playbook_name", "started"):
+        top.setdefault(key, "")
     return RunReport(**top, hosts=hosts)
+
+
+JOURNAL = "journal.jsonl"
+
+
+def append_journal(run_dir: Path, host: str, record: HostRecord) -> None:
+    """One line for a host that finished, flushed at once: what a run killed later still knows."""
+    line = orjson.dumps({"host": host, "record": record}, default=_default,
+                        option=orjson.OPT_NON_STR_KEYS).decode()
+    with (run_dir / JOURNAL).open("a", encoding="utf-8") as handle:
+        handle.write(mask(line) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _merge_journal(run_dir: Path, data: dict[str, Any]) -> None:
+    """A run that never wrote its final report: take each finished host from the journal."""
+    try:
+        lines = (run_dir / JOURNAL).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return
+    hosts = data.setdefault("hosts", {})
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            hosts[str(entry["host"])] = entry["record"]
+        except (ValueError, KeyError, TypeError):
+            continue  # the line being written when the run was killed
 
 
 def read_report(run_dir: Path) -> RunReport:
@@ -163,7 +234,12 @@ def read_report(run_dir: Path) -> RunReport:
         raise ValueError(f"{path}: not a run report")
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"{path}: schema_version {data.get('schema_version')!r}, this ops reads {SCHEMA_VERSION}")
-    return report_from_dict(data)
+    if data.get("interrupted") and not data.get("finished"):
+        _merge_journal(Path(run_dir), data)
+    try:
+        return report_from_dict(data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a run report: {exc}") from None
 
 
 def resolve_run_dir(ref: str, output: Path = Path("collected")) -> Path:

@@ -31,7 +31,7 @@ from ops.patterns import PatternTimeout
 from ops.playbook import Playbook, Step, static_context
 from ops.preflight import preflight
 from ops.receiver import ManifestEntry
-from ops.report import HostRecord, RunReport, StepRecord, write_report
+from ops.report import HostRecord, RunReport, StepRecord, append_journal, write_report
 from ops.retention import prune
 from ops.secrets import Secret, SecretError, mask
 from ops.session.channel import VOSChannel
@@ -274,6 +274,12 @@ class Runner:
         if self.options.resume and not (self.run_dir / "report.json").is_file():
             raise ResumeError(f"cannot resume {self.run_id}: {self.run_dir} holds no report.json")
         self.run_dir.mkdir(parents=True, exist_ok=self.options.resume)
+        if not self.options.resume:
+            # From here a run killed at any moment (kill -9, power) is still a run: its report says
+            # interrupted, each finished host is in journal.jsonl, and --resume takes it.
+            self.report.interrupted = True
+            write_report(self.run_dir, self.report)
+            self.report.interrupted = False
         # Ask for every `prompt` password up front, one host after another, before any host starts.
         uses_rest = any(isinstance(step.action, RestAction) for step in self.playbook.steps)
         if uses_rest:
@@ -438,6 +444,10 @@ class Runner:
             if run.transcript is not None:
                 record.transcript = str((run.host_dir / "transcript.log").relative_to(self.run_dir))
             record.duration_s = round(time.monotonic() - started, 3)
+            try:
+                await asyncio.shield(asyncio.to_thread(append_journal, self.run_dir, host.name, record))
+            except OSError as exc:  # the final report still holds the host
+                log.error("cannot append to %s: %s", self.run_dir / "journal.jsonl", exc)
             self.on_event(host.name, f"finished: {record.status}" + (f" ({record.error})" if record.error else ""))
 
     async def _run_step(self, run: HostRun, step: Step, context: dict[str, Any], record: HostRecord) -> bool:
