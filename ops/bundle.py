@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 from ops.fileio import file_mode, write_atomic
 from ops.secrets import mask
+from ops.textsafe import inert_line
 
 SECRET_FILES = {"ui-password-TEMPORARY.txt": "a live admin UI password (ui_password_reset's fallback); "
                                              "never leaves this machine"}
@@ -58,9 +59,11 @@ class BundleResult:
     excluded: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _excluded_reason(path: Path) -> str | None:
+def _excluded_reason(path: Path, rel: str) -> str | None:
     name = path.name
-    if name in SECRET_FILES:
+    # The toolkit's own secret files sit beside a host's records, never among what an appliance
+    # pushed (a pushed log may bear any name; files/ is judged by its manifest alone).
+    if name in SECRET_FILES and rel.count("/") == 1:
         return SECRET_FILES[name]
     if _PART_RE.search(name):
         return "receiver temporary upload (incomplete transfer)"
@@ -122,7 +125,7 @@ def make_bundle(run_dir: Path, out: Path | None = None) -> BundleResult:
             continue
         if path.is_dir() and not path.is_symlink():
             continue
-        reason = _excluded_reason(path)
+        reason = _excluded_reason(path, rel)
         if reason is not None:
             excluded.append((rel, reason))
             continue
@@ -171,11 +174,12 @@ def _index(run_id: str, members: list[Member], excluded: list[tuple[str, str]]) 
              "Check a member: sha256sum <member> and compare with the list below.", "",
              f"MEMBERS ({len(members)}, {sum(m.size for m in members)} bytes)",
              f"{'sha256':<64}  {'size':>12}  path"]
+    # Names come from appliances: one line each, whatever they hold (a newline would forge a line).
     for member in members:
         note = f"  ({member.note})" if member.note else ""
-        lines.append(f"{member.sha256}  {member.size:>12}  {run_id}/{member.name}{note}")
+        lines.append(f"{member.sha256}  {member.size:>12}  {run_id}/{inert_line(member.name)}{note}")
     lines += ["", f"EXCLUDED ({len(excluded)})"]
-    lines += [f"{run_id}/{rel}: {reason}" for rel, reason in excluded] or ["(nothing)"]
+    lines += [f"{run_id}/{inert_line(rel)}: {reason}" for rel, reason in excluded] or ["(nothing)"]
     return "\n".join(lines) + "\n"
 
 

@@ -80,6 +80,14 @@ def _whole(path: Path, entry: ManifestEntry) -> bool:
         return False
 
 
+def _symlinked(root: Path, paths: list[Path]) -> Path | None:
+    """The first of `root` and `paths` (below it) that is a symlink, if any."""
+    for path in [root, *paths]:
+        if path.is_symlink():
+            return path
+    return None
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + _stdlib_secrets.token_hex(2)
 
@@ -411,6 +419,12 @@ class Runner:
         record.started = _now()
         started = time.monotonic()
         run = HostRun(self, host)
+        linked = _symlinked(self.run_dir, [run.host_dir, run.host_dir / "files"])
+        if linked is not None:
+            # A run tree is never followed out of itself: resume would delete and write there.
+            record.status, record.error = "failed", f"refusing to follow the symlink {linked} in the run directory"
+            self.on_event(host.name, f"finished: failed ({record.error})")
+            return
         if run.resuming:
             damaged = await run.load_held()
             if damaged:

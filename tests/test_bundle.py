@@ -161,3 +161,26 @@ def test_ops_bundle_command(run_dir: Path) -> None:
     (run_dir / "finesse-a" / "manifest.json").write_text("[{\"path\": \"gone.log\", \"size\": 1, \"sha256\": \"x\"}]")
     result = subprocess.run([*ops, str(run_dir)], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 1 and "finesse-a/files/gone.log" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["ui-password-TEMPORARY.txt", "forged\nffff  1  run/evil.log", "bell\x07.log"])
+def test_pushed_file_names_can_neither_forge_the_index_nor_stop_the_bundle(name: str, run_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    """An appliance may push a file with any name: it is bundled by its manifest entry, and the index
+    shows it on one line, control characters escaped."""
+    host = run_dir / "finesse-a"
+    pushed = host / "files" / "desktop" / name
+    pushed.parent.mkdir(parents=True, exist_ok=True)
+    pushed.write_bytes(b"pushed by the appliance")
+    manifest = json.loads((host / "manifest.json").read_text())
+    manifest.append({"path": f"desktop/{name}", "size": 23,
+                     "sha256": hashlib.sha256(b"pushed by the appliance").hexdigest()})
+    (host / "manifest.json").write_text(json.dumps(manifest))
+    result = make_bundle(run_dir, tmp_path / "b.tar.gz")
+    assert f"finesse-a/files/desktop/{name}" in [m.name for m in result.members]
+    with tarfile.open(result.path) as tar:
+        index = tar.extractfile(f"{run_dir.name}/BUNDLE.txt").read().decode()  # type: ignore[union-attr]
+    assert "\nffff  1  run/evil.log" not in index and "\x07" not in index
+    lines = [line for line in index.splitlines() if "desktop/" in line and ("forged" in line or "bell" in line
+                                                                             or "TEMPORARY" in line)]
+    assert len(lines) == 1

@@ -338,3 +338,38 @@ def test_retention_runs_after_a_run_in_which_a_host_failed(tmp_path: Path) -> No
         seen.append(sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")))
         time.sleep(0.01)
     assert [len(s) for s in seen] == [1, 1] and seen[0] != seen[1]  # b never succeeded: nothing to spare
+
+
+@pytest.mark.parametrize("linked", ["node1", "node1/files"])
+def test_resume_never_follows_a_symlinked_host_directory(linked: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host directory (or its files/) replaced by a symlink: resume would delete damaged files
+    and write received ones wherever it points. The host fails instead, and the target is untouched."""
+    import json
+    import shutil
+
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    book = _book(tmp_path, "{path: 'desktop/logs/openfire/*'}")
+
+    async def go(resume: str | None = None) -> RunReport:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD)) as lab:
+            inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", {"node1": lab}))
+            options = RunOptions(output=tmp_path / "out", run_id=resume, resume=resume is not None)
+            return await run_playbook(load_playbook(book, inventory), inventory, options)
+
+    first = run(go())
+    run_dir = tmp_path / "out" / first.run_id
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(run_dir / linked, elsewhere, symlinks=True)
+    shutil.rmtree(run_dir / linked)
+    (run_dir / linked).symlink_to(elsewhere, target_is_directory=True)
+    manifest = run_dir / "node1" / "manifest.json"
+    if manifest.exists():  # damage every entry, so a resume that followed the link would delete
+        entries = json.loads(manifest.read_text())
+        manifest.write_text(json.dumps([{**e, "sha256": "0" * 64} for e in entries]))
+    before = sorted((p.relative_to(elsewhere), p.read_bytes()) for p in elsewhere.rglob("*") if p.is_file())
+    second = run(go(first.run_id))
+    assert second.hosts["node1"].status == "failed"
+    assert "refusing to follow the symlink" in (second.hosts["node1"].error or "")
+    after = sorted((p.relative_to(elsewhere), p.read_bytes()) for p in elsewhere.rglob("*") if p.is_file())
+    assert after == before
