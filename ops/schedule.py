@@ -32,6 +32,9 @@ class Interval:
     cron: str          # the five crontab time fields
 
 
+USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
+
+
 def parse_every(text: str) -> Interval:
     match = EVERY_RE.match(text)
     if not match:
@@ -91,6 +94,15 @@ def make_schedule(playbook: Path, every: str, *, inventory: Path, name: str | No
                   workdir: Path | None = None, output: Path | None = None,
                   command: list[str] | None = None) -> Schedule:
     interval = parse_every(every)
+    # Every value lands in a unit file or a crontab line: a line break would add lines of its own
+    # (an ExecStartPre=, another cron job).
+    for flag, value in (("--user", user), ("--workdir", workdir), ("--output", output), ("PLAYBOOK", playbook),
+                        ("--inventory", inventory), ("--name", name)):
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in str(value)):
+            raise ScheduleError(f"{flag} {str(value)[:60]!r}: a line break or control character would inject "
+                                "lines into the unit file or the crontab")
+    if user is not None and not USER_RE.match(user):
+        raise ScheduleError(f"--user {user!r}: a user name is letters, digits, '.', '_' and '-'")
     unit = name or f"ops-{playbook.stem}"
     if not UNIT_NAME_RE.match(unit):
         raise ScheduleError(f"--name {unit!r}: letters, digits, '.', '_' and '-'")

