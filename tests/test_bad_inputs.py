@@ -69,3 +69,17 @@ def test_nested_aliases_load_without_walking_every_expansion(tmp_path: Path,
         load_inventory(path)
     assert [str(p) for p in info.value.problems] == [
         f"{path}:12: invalid YAML: expands to more than 200000 values (aliases nested in aliases)"]
+
+
+@pytest.mark.parametrize("kind", ["playbook", "inventory"])
+def test_a_file_over_the_size_limit_is_refused_unread(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from ops.yamlsource import MAX_FILE_BYTES
+
+    monkeypatch.setenv("OPS_TEST_PW", "x-not-used-x")
+    big = tmp_path / f"{kind}.yaml"
+    big.write_text("# padding\n" * (MAX_FILE_BYTES // 10 + 1))
+    args = ["validate", str(big if kind == "playbook" else CORPUS / "_good_playbook.yaml"),
+            "-i", str(big if kind == "inventory" else CORPUS / "_good_inventory.yaml")]
+    assert main(args) == 2
+    assert f"the limit is {MAX_FILE_BYTES}" in capsys.readouterr().err

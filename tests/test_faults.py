@@ -59,6 +59,7 @@ FAULTS = {
     "disconnect_dialog": "closed the session",
     "sftp_disconnect": "File transfer failed",
     "short_transfer": "missing: ",
+    "short_bytes": "incomplete transfer",
     "command_fails": "unable to gather files",
     "host_key_changed": "HOST KEY CHANGED",
     "clock_skew": "clock is +10",
@@ -153,3 +154,41 @@ def test_a_long_silent_transfer_is_not_a_stall_while_bytes_arrive(tmp_path: Path
     assert [f["size"] for f in slow.files] == [big.stat().st_size]
     stalled = run(pull("stalled", transfer_delay=1.5)).hosts["stalled"]
     assert stalled.status == "failed" and "timed out after 0.5s waiting for" in (stalled.error or ""), stalled.error
+
+
+def test_a_file_cut_short_fails_the_pull_though_every_file_arrived(tmp_path: Path) -> None:
+    """The byte count is checked, not only the file count: the last file arrives with half its bytes."""
+    report = run_pull(tmp_path, {"a": "{faults: [short_bytes]}"})
+    data = report.hosts["a"].steps[0].data
+    assert report.hosts["a"].status == "failed"
+    assert data["files_received"] == data["announced_files"]
+    assert data["bytes_received"] < data["announced_bytes"]
+    assert "incomplete transfer" in (report.hosts["a"].error or "")
+
+
+def test_an_authentication_failure_is_never_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retrying refused credentials would only lock the admin account sooner: one connection, however
+    many `retries` the inventory allows."""
+    from ops.inventory import load_inventory
+    from ops.lab.server import LabAppliance, LabConfig
+    from ops.playbook import load_playbook
+    from ops.runner import RunOptions, run_playbook
+    from tests.helpers import LAB_PASSWORD, REPO, write_inventory
+
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+
+    async def go() -> tuple[RunReport, int]:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD, faults=("auth_failure",))) as lab:
+            path = write_inventory(tmp_path / "inventory.yaml", {"node1": lab})
+            path.write_text(path.read_text().replace("defaults:\n", "defaults:\n  retries: 3\n"))
+            inventory = load_inventory(path)
+            assert inventory.hosts["node1"].retries == 3
+            book = load_playbook(REPO / "playbooks" / "clear-webproxy-cache.yaml", inventory)
+            report = await run_playbook(book, inventory, RunOptions(output=tmp_path / "out", command_timeout=10,
+                                                                    retry_backoff=0.01))
+            return report, lab.connections_made
+
+    report, connections = run(go())
+    assert report.hosts["node1"].status == "failed"
+    assert "authentication failed" in (report.hosts["node1"].error or "")
+    assert connections == 1

@@ -15,6 +15,7 @@ FAULTS: dict[str, str] = {
     "disconnect_dialog": "the session drops right after the SFTP password is typed",
     "sftp_disconnect": "the SFTP push drops the connection in the middle of the last file",
     "short_transfer": "the push skips the last file but still says 'Transfer completed.'",
+    "short_bytes": "the push sends only half of the last file but still says 'Transfer completed.'",
     "command_fails": "file get activelog ends with 'Executed command unsuccessfully'",
     "host_key_changed": "the SSH server presents another host key than the one it announced",
     "clock_skew": "the appliance's clock runs three hours ahead (`utils ntp status` shows it unsynchronised)",

@@ -126,6 +126,7 @@ class _AuthServer(asyncssh.SSHServer):
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         self._lab._sessions.connections.add(conn)
+        self._lab.connections_made += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:
@@ -172,6 +173,7 @@ class LabAppliance:
         self.now = self.config.now if self.config.now is not None else time.time()
         self.host_key: asyncssh.SSHKey = asyncssh.generate_private_key("ssh-ed25519")
         self.commands: list[str] = []
+        self.connections_made = 0  # SSH connections accepted (a test counts retries with it)
         # Every line each session read, with the prompt or question it answered (ground truth
         # for tests: which answer went to which question).
         self.journals: list[list[Exchange]] = []

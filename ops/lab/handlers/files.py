@@ -265,6 +265,13 @@ async def _transfer(ctx: CommandContext, req: GetRequest, target: sftp_push.Push
         try:
             if "short_transfer" in lab.config.faults:
                 uploads = uploads[:-1]
+            if "short_bytes" in lab.config.faults and uploads:
+                local, remote_path = uploads[-1]
+                half = Path(scratch.enter_context(
+                    tempfile.TemporaryDirectory(prefix="ops-lab-half-", ignore_cleanup_errors=True))) / local.name
+                data = local.read_bytes()
+                half.write_bytes(data[: len(data) // 2])
+                uploads[-1] = (half, remote_path)
             # Behind sshd the appliance pushes with OpenSSH's own sftp, unless a fault or a pace
             # needs the programmable client.
             programmable = ("sftp_disconnect" in lab.config.faults or lab.config.transfer_rate
