@@ -69,6 +69,30 @@ def test_shipped_playbook_pulls_exactly_the_last_two_days(tmp_path: Path, lab_en
     assert "Transfer completed." in transcript
 
 
+def oracle(root: Path, base: str, *, recurs: bool = False, since: float | None = None, until: float | None = None,
+           match: str | None = None) -> dict[str, bytes]:
+    """What `file get activelog <base>/* ...` must send, worked out here from the files and their
+    mtimes on disk, not by the lab's own selection code: a filter bug in the lab shows as a
+    difference."""
+    import os
+    import re
+
+    top = root / base
+    out: dict[str, bytes] = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        if not recurs:
+            dirnames.clear()
+        for name in filenames:
+            path = Path(dirpath) / name
+            mtime = path.stat().st_mtime
+            if (since is not None and mtime < since) or (until is not None and mtime >= until):
+                continue
+            if match is not None and not re.search(match, name):
+                continue
+            out[path.relative_to(root).as_posix()] = path.read_bytes()
+    return out
+
+
 @pytest.mark.parametrize("activelog,select", [
     ("{path: 'desktop/logs/webservices/*', abstime: {from: FROM, to: TO}}", {"abstime": True}),
     ("{path: 'desktop/logs/*', recurs: true, match: 'Openfire'}", {"recurs": True, "match": "Openfire"}),
@@ -87,7 +111,15 @@ def test_filters_select_the_right_subset(tmp_path: Path, lab_env: Callable[..., 
                 start, end = start.replace(second=0, microsecond=0), end.replace(second=0, microsecond=0)
                 text = text.replace("FROM", f"'{start:%Y-%m-%d %H:%M}'").replace("TO", f"'{end:%Y-%m-%d %H:%M}'")
                 spec, kw = "desktop/logs/webservices/*", {"abstime": (start, end)}
-            want = {f.relpath: (lab.log_root / f.relpath).read_bytes() for f in lab.select(spec, **kw)}
+            base = spec.rsplit("/", 1)[0]
+            if "abstime" in kw:
+                start, end = kw["abstime"]
+                # abstime names minutes: the end minute is in the window, up to its last second.
+                want = oracle(lab.log_root, base, since=start.timestamp(), until=end.timestamp() + 60)
+            else:
+                reltime = kw.get("reltime")
+                since = lab.now - reltime[1] * 3600 if reltime else None
+                want = oracle(lab.log_root, base, recurs=kw.get("recurs", False), since=since, match=kw.get("match"))
             inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", {"node1": lab}))
             book = load_playbook(step_playbook(tmp_path, text), inventory)
             report = await run_playbook(book, inventory, RunOptions(output=tmp_path / "collected"))
