@@ -62,15 +62,18 @@ def test_ctrl_c_stops_cleanly_and_still_writes_the_report(tmp_path: Path) -> Non
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text("groups: {finesse: {hosts: [slow, fast]}}\nhosts:\n"
                          "  slow: {lab: {transfer_delay: 0.5}}\n  fast: {lab: true}\n")
+    # The child gets SIGINT's default action whatever the parent has (nohup and background jobs
+    # run with SIGINT ignored, which the child would inherit).
     proc = subprocess.Popen([sys.executable, "-m", "ops.cli", "run", str(REPO / "playbooks" / "pull-desktop-logs.yaml"),
                              "-i", str(inventory), "-o", str(tmp_path / "out"), "-v"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
     seen = ""
-    while "fast | finished" not in seen and time.monotonic() < deadline:
+    # Interrupt once the fast host is done and the slow one is in its transfer (an event, not a sleep).
+    while not ("fast | finished" in seen and "slow | [" in seen) and time.monotonic() < deadline:
         seen += proc.stdout.readline()
-    time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, seen + out + err
