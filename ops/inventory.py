@@ -70,6 +70,8 @@ class LabOptions(_Strict):
     # The hostile terminal profile (ops.lab.hostile): true, or a mapping of its options.
     hostile: bool | dict[str, float | int | bool] = False
     sshd: bool = False  # behind Debian's OpenSSH sshd on a real pty (ops.lab.sshd; needs root)
+    secret_echo: Literal["stars", "clear", "mangled"] = "stars"  # how typed passwords are echoed
+    rest_echo_requests: bool = False  # REST replies carry the request's headers back
 
     @field_validator("hostile")
     @classmethod
@@ -147,14 +149,42 @@ class GroupFields(_Strict):
 
 
 class ReceiverFields(_Strict):
-    """Where the built-in SFTP receiver listens and what appliances are told to connect to."""
+    """Where the built-in SFTP receiver listens, what appliances are told to connect to, its limits.
+
+    The limits are those of ops.receiver.Receiver (its module docstring says what each bounds);
+    `null` lifts one. The defaults repeat ops.receiver.DEFAULT_LIMITS without importing the
+    receiver (and asyncssh); tests/test_receiver_limits.py checks they agree.
+    """
 
     listen: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535)
     advertise: str | None = None
     legacy_algorithms: bool = False
     max_bytes_per_host: int | None = Field(None, gt=0)
-    max_files_per_host: int | None = Field(None, gt=0)
+    max_files_per_host: int | None = Field(None, gt=0)            # files and directories
+    max_unauthenticated: int | None = Field(128, gt=0)            # connections not logged in yet
+    login_grace_time: float = Field(30.0, gt=0)                   # seconds to log in
+    max_auth_attempts: int = Field(3, gt=0)                       # password attempts a connection
+    max_auth_failures_per_address: int | None = Field(20, gt=0)   # then its connections are refused
+    auth_failure_window: float = Field(60.0, gt=0)                # ... for this many seconds
+    max_connections_per_host: int | None = Field(8, gt=0)
+    max_handles_per_host: int | None = Field(32, gt=0)            # open files and directories
+    max_write_gap: int | None = Field(64 * 1024 * 1024, ge=0)     # bytes a file may run ahead of its data
+
+    def limits(self) -> dict[str, Any]:
+        """The limits as keyword arguments of ops.receiver.Receiver."""
+        return {
+            "max_bytes_per_account": self.max_bytes_per_host,
+            "max_files_per_account": self.max_files_per_host,
+            "max_unauthenticated": self.max_unauthenticated,
+            "login_grace_time": self.login_grace_time,
+            "max_auth_attempts": self.max_auth_attempts,
+            "max_auth_failures_per_address": self.max_auth_failures_per_address,
+            "auth_failure_window": self.auth_failure_window,
+            "max_connections_per_account": self.max_connections_per_host,
+            "max_handles_per_account": self.max_handles_per_host,
+            "max_write_gap": self.max_write_gap,
+        }
 
 
 class InventoryFile(_Strict):
@@ -237,12 +267,13 @@ def load_inventory(path: Path) -> Inventory:
     model: InventoryFile = validate(doc, InventoryFile)
     problems: list[Problem] = []
     members = _group_members(doc, model, problems)
+    depths = _group_depths(model)
     hosts: dict[str, Host] = {}
     for name, fields in model.hosts.items():
         if not NAME_RE.match(name):
             problems.append(doc.problem(("hosts", name), "host names use letters, digits, '.', '_' and '-'"))
             continue
-        hosts[name] = _build_host(doc, name, fields or HostFields(), model, members, problems)
+        hosts[name] = _build_host(doc, name, fields or HostFields(), model, members, depths, problems)
     for group, names in members.items():
         for host in names:
             if host not in model.hosts:
@@ -279,13 +310,35 @@ def _group_members(doc: Document, model: InventoryFile, problems: list[Problem])
     return resolved
 
 
+def _group_depths(model: InventoryFile) -> dict[str, int]:
+    """Each group's depth below the top: 0 for a group no other group lists as a child, else one more
+    than its deepest parent (Ansible's `Group.depth`, less one for its implicit `all`)."""
+    parents: dict[str, list[str]] = {g: [] for g in model.groups}
+    for group, fields in model.groups.items():
+        for child in fields.children:
+            if child in parents:
+                parents[child].append(group)
+    depths: dict[str, int] = {}
+
+    def depth(group: str, trail: frozenset[str]) -> int:
+        if group not in depths:
+            above = [p for p in parents[group] if p not in trail]  # a cycle is reported elsewhere
+            depths[group] = max((depth(p, trail | {group}) + 1 for p in above), default=0)
+        return depths[group]
+
+    for group in model.groups:
+        depth(group, frozenset())
+    return depths
+
+
 def _build_host(doc: Document, name: str, fields: HostFields, model: InventoryFile,
-                members: dict[str, list[str]], problems: list[Problem]) -> Host:
+                members: dict[str, list[str]], depths: dict[str, int], problems: list[Problem]) -> Host:
     defaults = model.defaults
     groups = [g for g, names in members.items() if name in names]
     variables: dict[str, Any] = dict(defaults.vars)
-    # Parents before children, so the more specific group wins, as in Ansible.
-    for group in sorted(groups, key=lambda g: -len(members[g])):
+    # As Ansible: by depth (parents before children, so the more specific group wins), then groups
+    # of equal depth by name (a later name wins); host vars win over all groups.
+    for group in sorted(groups, key=lambda g: (depths.get(g, 0), g)):
         variables.update(model.groups[group].vars)
     variables.update(fields.vars)
 

@@ -14,6 +14,25 @@ module is that SFTP server, run inside the toolkit for the duration of a run:
 
 The server is asyncssh's SFTP server with every file-system call overridden (`_JailedSFTPServer`);
 asyncssh's own `chroot` is not used because it follows pre-existing symlinks out of the jail.
+
+Limits keep a hostile neighbour on the network, or one account, from starving the others (each is
+a `Receiver` argument and a key of the inventory's `receiver:` section; `None` lifts it):
+
+* `max_unauthenticated` (128, and never fewer than the accounts): connections not yet logged
+  in; more are closed as they arrive, before the version exchange, so no key-exchange work is
+  done for them;
+* `login_grace_time` (30 s): a connection not logged in by then is closed;
+* `max_auth_attempts` (3): password attempts per connection, then it is disconnected;
+* `max_auth_failures_per_address` (20) within `auth_failure_window` (60 s): once an address has
+  failed that often, its new connections are closed as they arrive until the window slides past;
+* `max_connections_per_account` (8): logins of one account at once (one per push is the norm);
+* `max_handles_per_account` (32): open file and directory handles of one account (each file
+  handle holds a descriptor of this process), so one account cannot exhaust the descriptors;
+* `max_files_per_account` (none): files *and directories* an account may create;
+* `max_bytes_per_account` (none): bytes an account may store; a write's reach counts, so a write
+  at an offset beyond what is left of the quota is refused;
+* `max_write_gap` (64 MiB): a file's size may run at most this far ahead of the bytes written to
+  it, so a write far beyond the end of a file cannot make a giant sparse file.
 """
 
 from __future__ import annotations
@@ -34,6 +53,8 @@ import stat
 import sys
 import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +83,7 @@ from ops.secrets import Secret
 
 sshpatches.apply()
 
-__all__ = ["Account", "ManifestEntry", "Receiver", "ReceiverError"]
+__all__ = ["Account", "ManifestEntry", "Receiver", "ReceiverError", "DEFAULT_LIMITS"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -120,6 +141,24 @@ _PART_RE = re.compile(r"^\..*\.part-[0-9a-f]{12}$", re.S)
 _HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "*"}
 
+# The limits' defaults (see the module's docstring), by Receiver argument. The inventory's
+# `receiver:` section (ops.inventory.ReceiverFields) repeats them without importing this module;
+# tests/test_receiver_limits.py checks the two agree.
+DEFAULT_LIMITS: dict[str, int | float | None] = {
+    "max_unauthenticated": 128,
+    "login_grace_time": 30.0,
+    "max_auth_attempts": 3,
+    "max_auth_failures_per_address": 20,
+    "auth_failure_window": 60.0,
+    "max_connections_per_account": 8,
+    "max_handles_per_account": 32,
+    "max_files_per_account": None,
+    "max_bytes_per_account": None,
+    "max_write_gap": 64 * 1024 * 1024,
+}
+# stop() waits at most this long for connections to go and for the listener to close.
+_STOP_WAIT = 5.0
+
 
 class ReceiverError(Exception):
     """A receiver that cannot be started or used as asked (bad host name, unknown account...)."""
@@ -155,6 +194,11 @@ class _AccountState:
     entries: list[ManifestEntry] = field(default_factory=list)
     uploads: set[_Upload] = field(default_factory=set)
     reserved: set[str] = field(default_factory=set)   # final paths of uploads in progress
+    readers: set[_ReadHandle] = field(default_factory=set)  # finished files open for reading
+    # Open directory handles: asyncssh drops one on CLOSE without telling the server, and it
+    # leaves this set when freed.
+    listings: weakref.WeakSet[_DirListing] = field(default_factory=weakref.WeakSet)
+    dirs: int = 0                               # directories the account made (file quota)
     sessions: set[_SSHSession] = field(default_factory=set)
     # Directories this receiver made itself: no client can turn one into a symlink, so path
     # resolution need not lstat them again (a pull resolves each of them for every file).
@@ -172,6 +216,7 @@ class _Upload:
     fd: int
     append: bool
     hasher: Any = field(default_factory=hashlib.sha256)
+    written: int = 0      # bytes the client sent for the file (rewrites included)
     hashed: int = 0       # bytes hashed so far (a prefix of the file)
     in_order: bool = True  # False once a write did not continue the hashed prefix
     size: int = 0         # highest offset written
@@ -187,6 +232,22 @@ class _ReadHandle:
     """A finished file opened for reading (clients may check what they sent)."""
 
     fd: int
+
+
+class _DirListing(AsyncIterator[SFTPName]):
+    """An open directory handle: the names are read at OPENDIR, so no descriptor stays open."""
+
+    def __init__(self, names: list[SFTPName]) -> None:
+        names.reverse()
+        self._names = names
+
+    def __aiter__(self) -> _DirListing:
+        return self
+
+    async def __anext__(self) -> SFTPName:
+        if not self._names:
+            raise StopAsyncIteration
+        return self._names.pop()
 
 
 def _write_failed(exc: BaseException) -> str:
@@ -231,10 +292,20 @@ class _SSHSession(asyncssh.SSHServer):
         self.state: _AccountState | None = None
         self.last_activity = time.monotonic()
         self.lost = False
+        self.address = ""
+        self.failures = 0  # failed password attempts on this connection
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
-        self._receiver._sessions.add(self)
+        peer = conn.get_extra_info("peername")
+        self.address = str(peer[0]) if peer else ""
+        why = self._receiver._admit(self)
+        if why is not None:
+            # Called before asyncssh sends its version string: nothing is sent, no key exchange
+            # is started, and the socket is closed on the loop's next pass.
+            log.debug("refused a connection from %s: %s", self.address, why)
+            conn.abort()
+            return
         # asyncssh has no public handle on its transport; without it reads stay at asyncio's
         # default size, slower but correct (tests/test_receiver.py checks this still applies).
         transport = getattr(conn, "_transport", None)
@@ -247,6 +318,7 @@ class _SSHSession(asyncssh.SSHServer):
         # that teardown is recognised as an abort, not as the client finishing the file.
         self.lost = True
         self._receiver._sessions.discard(self)
+        self._receiver._unauthenticated.discard(self)
         if self.state is not None:
             self.state.sessions.discard(self)
 
@@ -268,11 +340,23 @@ class _SSHSession(asyncssh.SSHServer):
         expected = state.account.password.reveal() if state is not None else self._receiver._dummy
         ok = hmac.compare_digest(password.encode("utf-8", "surrogateescape"),
                                  expected.encode("utf-8"))
+        receiver = self._receiver
         if ok and state is not None:
+            limit = receiver.max_connections_per_account
+            if limit is not None and len(state.sessions) >= limit:
+                raise asyncssh.DisconnectError(
+                    asyncssh.DISC_TOO_MANY_CONNECTIONS,
+                    f"too many connections for this account (at most {limit})")
             self.state = state
             state.sessions.add(self)
+            receiver._unauthenticated.discard(self)
             self.last_activity = time.monotonic()
             return True
+        self.failures += 1
+        receiver._login_failed(self.address)
+        if self.failures >= receiver.max_auth_attempts:
+            raise asyncssh.PermissionDenied(
+                f"too many authentication failures (at most {receiver.max_auth_attempts} a connection)")
         return False
 
 
@@ -458,14 +542,17 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
     def fstatvfs(self, file_obj: object) -> os.statvfs_result:
         return os.statvfs(self._fd(file_obj))
 
-    async def scandir(self, path: bytes) -> AsyncIterator[SFTPName]:
+    def scandir(self, path: bytes) -> AsyncIterator[SFTPName]:
+        # Called for OPENDIR: the whole listing is read now (bounded by the file quota), so an
+        # open directory handle holds no descriptor, and it counts against the handle limit.
         _, local = self._resolve(path)
+        self._receiver._check_handles(self._state)
         here = os.lstat(local)
         if not stat.S_ISDIR(here.st_mode):
             raise OSError(errno.ENOTDIR, "Not a directory")
         parent = os.lstat(os.path.dirname(local)) if local != self._root else here
-        yield SFTPName(b".", attrs=SFTPAttrs.from_local(here))
-        yield SFTPName(b"..", attrs=SFTPAttrs.from_local(parent))
+        names = [SFTPName(b".", attrs=SFTPAttrs.from_local(here)),
+                 SFTPName(b"..", attrs=SFTPAttrs.from_local(parent))]
         with os.scandir(local) as entries:
             for entry in entries:
                 if _PART_RE.match(entry.name):
@@ -474,7 +561,10 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
                     attrs = SFTPAttrs.from_local(entry.stat(follow_symlinks=False))
                 except FileNotFoundError:
                     continue
-                yield SFTPName(os.fsencode(entry.name), attrs=attrs)
+                names.append(SFTPName(os.fsencode(entry.name), attrs=attrs))
+        listing = _DirListing(names)
+        self._state.listings.add(listing)
+        return listing
 
     # -- links: never ----------------------------------------------------------------------
 
@@ -494,12 +584,17 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
 
     def mkdir(self, path: bytes, attrs: SFTPAttrs) -> None:
         _, local = self._resolve_nonroot(path)
+        if os.path.lexists(local):
+            raise OSError(errno.EEXIST, "File exists")  # that error, not the quota's, when full
+        self._receiver._check_entries(self._state)  # a directory counts as a file of the quota
         os.mkdir(local, 0o755)  # the client's mode is ignored: the toolkit must be able to read
+        self._state.dirs += 1
         self._state.own_dirs.add(local)
 
     def rmdir(self, path: bytes) -> None:
         _, local = self._resolve_nonroot(path)
         os.rmdir(local)
+        self._state.dirs = max(0, self._state.dirs - 1)
         self._state.own_dirs.discard(local)
 
     def remove(self, path: bytes) -> None:
@@ -531,12 +626,15 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
 
     def open(self, path: bytes, pflags: int, attrs: SFTPAttrs) -> object:
         rel, local = self._resolve_nonroot(path)
+        self._receiver._check_handles(self._state)
         if not pflags & (FXF_WRITE | FXF_APPEND | FXF_CREAT | FXF_TRUNC):
             fd = os.open(local, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 os.close(fd)
                 raise OSError(errno.EISDIR, "Is a directory")
-            return _ReadHandle(fd)
+            reader = _ReadHandle(fd)
+            self._state.readers.add(reader)
+            return reader
         return self._receiver._begin_upload(self._state, rel, local,
                                             read=bool(pflags & FXF_READ),
                                             append=bool(pflags & FXF_APPEND),
@@ -572,7 +670,9 @@ class _JailedSFTPServer(asyncssh.SFTPServer):
     def close(self, file_obj: object) -> Awaitable[None] | None:
         aborting = _closing_during_teardown() or (self._session is not None and self._session.lost)
         if isinstance(file_obj, _ReadHandle):
-            os.close(file_obj.fd)
+            if file_obj in self._state.readers:
+                self._state.readers.discard(file_obj)
+                os.close(file_obj.fd)
             return None
         if not isinstance(file_obj, _Upload):
             return None
@@ -596,7 +696,13 @@ class Receiver:
     def __init__(self, root: Path, *, listen_host: str = "127.0.0.1", listen_port: int = 0,
                  advertised_host: str | None = None, legacy_algorithms: bool = False,
                  idle_timeout: float = 300.0, max_bytes_per_account: int | None = None,
-                 max_files_per_account: int | None = None) -> None:
+                 max_files_per_account: int | None = None,
+                 max_unauthenticated: int | None = 128, login_grace_time: float = 30.0,
+                 max_auth_attempts: int = 3, max_auth_failures_per_address: int | None = 20,
+                 auth_failure_window: float = 60.0, max_connections_per_account: int | None = 8,
+                 max_handles_per_account: int | None = 32,
+                 max_write_gap: int | None = 64 * 1024 * 1024) -> None:
+        """See the module's docstring for the limits; DEFAULT_LIMITS holds their defaults."""
         self.root = Path(root)
         self.listen_host = listen_host
         self.listen_port = listen_port
@@ -605,10 +711,22 @@ class Receiver:
         self.idle_timeout = idle_timeout
         self.max_bytes_per_account = max_bytes_per_account
         self.max_files_per_account = max_files_per_account
+        self.max_unauthenticated = max_unauthenticated
+        self.login_grace_time = login_grace_time
+        self.max_auth_attempts = max_auth_attempts
+        self.max_auth_failures_per_address = max_auth_failures_per_address
+        self.auth_failure_window = auth_failure_window
+        self.max_connections_per_account = max_connections_per_account
+        self.max_handles_per_account = max_handles_per_account
+        self.max_write_gap = max_write_gap
         self._accounts: dict[str, _AccountState] = {}
         # Every account a host has had, removed ones included: its manifest and totals outlive them.
         self._hosts: dict[str, list[_AccountState]] = {}
         self._sessions: set[_SSHSession] = set()
+        self._unauthenticated: set[_SSHSession] = set()  # connections not logged in yet
+        self._open = False  # whether new connections are taken (False once stop() begins)
+        # The times of the latest failed logins per source address (no more than the limit).
+        self._failures: dict[str, deque[float]] = {}
         self._uploads: set[_Upload] = set()
         self._lock = threading.Lock()  # manifest()/stats() may be called from another thread
         self._dummy = secrets.token_urlsafe(18)
@@ -674,6 +792,7 @@ class Receiver:
             self._fingerprints[f"{alg} sha256"] = key.get_fingerprint("sha256")
             self._fingerprints[f"{alg} md5"] = key.get_fingerprint("md5")
         self.root.mkdir(parents=True, exist_ok=True)
+        self._open = True
         try:
             self._acceptor = await asyncssh.listen(
                 self.listen_host, self.listen_port,
@@ -686,12 +805,13 @@ class Receiver:
                 kex_algs=kex, encryption_algs=ciphers, mac_algs=macs, compression_algs=["none"],
                 gss_host=None, gss_kex=False, gss_auth=False, host_based_auth=False,
                 public_key_auth=False, rdns_lookup=False,
-                login_timeout=min(self.idle_timeout, 120.0),
+                login_timeout=self.login_grace_time,  # counted from the TCP accept
                 keepalive_interval=0,
                 window=_WINDOW, max_pktsize=_MAX_PKTSIZE,
                 config=None,
             )
         except OSError as exc:
+            self._open = False
             raise ReceiverError(f"cannot listen on {self.listen_host}:{self.listen_port}: "
                                 f"{exc.strerror or exc}") from None
         self._port = self._acceptor.get_port()
@@ -700,16 +820,21 @@ class Receiver:
                  self.host_key_fingerprint)
 
     async def stop(self) -> None:
-        """Stop listening, drop every connection, delete partial uploads. Safe to call twice."""
+        """Stop listening, drop every connection, delete partial uploads. Safe to call twice.
+
+        Connections are dropped before waiting for the listener: from Python 3.12 on,
+        `asyncio.Server.wait_closed()` waits until every connection it accepted has gone
+        (CPython #79033, #104344), so waiting first would never return while a client is connected.
+        """
         acceptor, self._acceptor = self._acceptor, None
         watchdog, self._watchdog = self._watchdog, None
+        self._open = False  # a connection accepted just before the listener closes is refused
         if watchdog is not None:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watchdog
         if acceptor is not None:
-            acceptor.close()
-            await acceptor.wait_closed()
+            acceptor.close()  # no new connections
         sessions = list(self._sessions)
         for session in sessions:
             if session.conn is not None:
@@ -722,10 +847,19 @@ class Receiver:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
             await asyncio.sleep(0)  # let the abort callbacks run
-        for session in sessions:
-            if session.conn is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(session.conn.wait_closed(), 2.0)
+        closing = [s.conn.wait_closed() for s in sessions if s.conn is not None]
+        if acceptor is not None:
+            abort_clients = getattr(acceptor, "abort_clients", None)  # asyncio.Server's, Python 3.13+
+            if abort_clients is not None:
+                abort_clients()  # whatever socket is still attached to the listener
+            closing.append(acceptor.wait_closed())
+        if closing:
+            waiting = asyncio.gather(*closing, return_exceptions=True)
+            try:
+                await asyncio.wait_for(waiting, _STOP_WAIT)
+            except TimeoutError:
+                log.warning("SFTP receiver: connections still closing after %.0f s; not waiting longer",
+                            _STOP_WAIT)
         self._port = None
 
     async def __aenter__(self) -> Receiver:
@@ -737,7 +871,7 @@ class Receiver:
         await self.stop()
 
     async def _idle_watchdog(self) -> None:
-        """Close connections with no SFTP activity for `idle_timeout` seconds."""
+        """Close connections with no SFTP activity for `idle_timeout` seconds; forget old failures."""
         interval = max(0.05, min(self.idle_timeout / 4, 5.0))
         while True:
             await asyncio.sleep(interval)
@@ -747,6 +881,58 @@ class Receiver:
                     log.info("closing idle SFTP connection from %s",
                              session.conn.get_extra_info("peername"))
                     session.conn.close()
+            for address, times in list(self._failures.items()):
+                if now - times[-1] > self.auth_failure_window:
+                    del self._failures[address]
+
+    # -- limits ----------------------------------------------------------------------------
+
+    def _admit(self, session: _SSHSession) -> str | None:
+        """Take a new connection in, or say why it is refused (it is then closed at once)."""
+        if not self._open:
+            return "the receiver is stopping"
+        if self._address_blocked(session.address):
+            return "too many failed logins from this address"
+        limit = self.max_unauthenticated
+        if limit is not None:
+            # Never below the number of accounts: every appliance of a run may log in at once
+            # (a burst of connections all wait for their key exchange together).
+            limit = max(limit, len(self._accounts))
+            if len(self._unauthenticated) >= limit:
+                return f"{limit} connections are already waiting to log in"
+        self._sessions.add(session)
+        self._unauthenticated.add(session)
+        return None
+
+    def _address_blocked(self, address: str) -> bool:
+        times = self._failures.get(address)
+        limit = self.max_auth_failures_per_address
+        if times is None or limit is None:
+            return False
+        # `times` keeps the latest `limit` failures: blocked while the oldest is within the window.
+        return len(times) >= limit and time.monotonic() - times[0] <= self.auth_failure_window
+
+    def _login_failed(self, address: str) -> None:
+        limit = self.max_auth_failures_per_address
+        if limit is None:
+            return
+        blocked = self._address_blocked(address)
+        self._failures.setdefault(address, deque(maxlen=limit)).append(time.monotonic())
+        if not blocked and self._address_blocked(address):
+            log.warning("SFTP receiver: %d failed logins from %s within %.0f s; refusing its connections "
+                        "for a while", limit, address, self.auth_failure_window)
+
+    def _check_handles(self, state: _AccountState) -> None:
+        """Refuse one more open handle beyond the account's limit (each file handle holds a descriptor)."""
+        limit = self.max_handles_per_account
+        if limit is not None and len(state.uploads) + len(state.readers) + len(state.listings) >= limit:
+            raise SFTPFailure(f"too many open handles: at most {limit} per account")
+
+    def _check_entries(self, state: _AccountState) -> None:
+        """Refuse one more file or directory beyond the account's file quota."""
+        limit = self.max_files_per_account
+        if limit is not None and state.files_completed + len(state.uploads) + state.dirs >= limit:
+            raise SFTPFailure(f"quota exceeded: at most {limit} files and directories per account")
 
     # -- accounts --------------------------------------------------------------------------
 
@@ -831,9 +1017,7 @@ class Receiver:
                       track: set[_Upload]) -> _Upload:
         if os.path.lexists(local) or local in state.reserved:
             raise SFTPFileAlreadyExists("file exists; the receiver never overwrites a file")
-        limit = self.max_files_per_account
-        if limit is not None and state.files_completed + len(state.uploads) >= limit:
-            raise SFTPFailure(f"quota exceeded: at most {limit} files per account")
+        self._check_entries(state)
         parent, name = os.path.split(local)
         temp = f"{parent}/.{name[:200]}.part-{secrets.token_hex(6)}"
         flags = (os.O_RDWR if read else os.O_WRONLY) | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -858,10 +1042,19 @@ class Receiver:
             offset = upload.size
         end = offset + len(data)
         growth = end - upload.size if end > upload.size else 0
+        gap = self.max_write_gap
+        # Never-written bytes the file would hold (at least): a file's size may not run more than
+        # `gap` ahead of what was sent for it, so a sparse giant costs as much traffic as a real one.
+        hole = upload.size + growth - upload.written - len(data)
+        if gap is not None and hole > gap:
+            upload.failed = (f"write refused: offset {offset} would leave {hole} bytes of the file "
+                             f"unwritten (at most {gap})")
+            raise SFTPFailure(upload.failed)
         limit = self.max_bytes_per_account
         if limit is not None and growth and upload.state.bytes_used + growth > limit:
             upload.failed = f"quota exceeded: at most {limit} bytes per account"
             raise SFTPFailure(upload.failed)
+        upload.written += len(data)
         hash_it = upload.in_order and offset == upload.hashed
         if hash_it:
             upload.hashed = end

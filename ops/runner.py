@@ -366,8 +366,7 @@ class Runner:
         if needs_receiver:
             self._receiver = Receiver(self.run_dir, listen_host=spec.listen, listen_port=spec.port,
                                       advertised_host=spec.advertise, legacy_algorithms=spec.legacy_algorithms,
-                                      max_bytes_per_account=spec.max_bytes_per_host,
-                                      max_files_per_account=spec.max_files_per_host)
+                                      **spec.limits())
             await self._receiver.start()
         # Every lab start is awaited (none left running behind a failure), then the first error raised.
         outcomes = await asyncio.gather(*(self._start_lab(h) for h in hosts if h.lab is not None),

@@ -140,3 +140,21 @@ def test_scan_descends_real_directories_and_follows_file_links_only(tmp_path: Pa
     assert [(f.relpath, f.size) for f in scan(tmp_path)] == [("a.log", 1), ("desktop/deep/b.log", 2),
                                                              ("link.log", 1)]
     assert scan(tmp_path / "nothing-here") == []
+
+
+def test_a_live_tree_is_the_same_all_hour_and_grows_by_the_hour(tmp_path: Path) -> None:
+    from ops.lab.logtree import live_tree
+
+    noon = 1_796_000_000 // 86400 * 86400 + 12 * 3600 + 600
+    first = {f.relpath: (f.size, f.mtime) for f in live_tree(tmp_path / "a", now=noon, seed=1)}
+    again = {f.relpath: (f.size, f.mtime) for f in live_tree(tmp_path / "b", now=noon + 1800, seed=1)}
+    later = {f.relpath: (f.size, f.mtime) for f in live_tree(tmp_path / "c", now=noon + 3 * 3600, seed=1)}
+    assert first == again  # resume and since: last see the same appliance within the hour
+    assert set(first) < set(later)  # three hours on: everything still there, and more
+    active = {"desktop/logs/openfire/error.log", "desktop/logs/openfire/info.log", "desktop/logs/openfire/warn.log",
+              "platform/log/cli.log"}
+    assert {k for k in first if first[k] != later[k]} <= active  # only the active logs moved on
+    new = [k for k in set(later) - set(first) if k.startswith("desktop/logs/webservices/")]
+    assert len(new) == 3
+    recent = [k for k, (_, mtime) in first.items() if mtime > noon - 4 * 3600]
+    assert len(recent) >= 4  # the last hours always hold logs (reltime hours 4 finds some)

@@ -373,3 +373,30 @@ def test_resume_never_follows_a_symlinked_host_directory(linked: str, tmp_path: 
     assert "refusing to follow the symlink" in (second.hosts["node1"].error or "")
     after = sorted((p.relative_to(elsewhere), p.read_bytes()) for p in elsewhere.rglob("*") if p.is_file())
     assert after == before
+
+
+def test_resume_on_a_restarted_lab_fetches_nothing_new_within_the_hour(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two lab starts with one seed in one hour are one appliance: a resume finds every file whole
+    (before, each start drew a new tree: 23 of 26 files came again and the manifest doubled)."""
+    import json
+
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    book = _book(tmp_path, "{path: 'desktop/logs/*', recurs: true, reltime: {days: 2}}")
+    now = time.time() // 3600 * 3600 + 1800  # fixed within its hour: the two starts cannot straddle one
+
+    async def go(resume: str | None = None) -> RunReport:
+        async with LabAppliance(LabConfig(password=LAB_PASSWORD, seed=1, now=now)) as lab:
+            inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", {"node1": lab}))
+            options = RunOptions(output=tmp_path / "out", run_id=resume, resume=resume is not None)
+            return await run_playbook(load_playbook(book, inventory), inventory, options)
+
+    first = run(go())
+    assert first.hosts["node1"].status == "ok", first.hosts["node1"].error
+    manifest = tmp_path / "out" / first.run_id / "node1" / "manifest.json"
+    before = json.loads(manifest.read_text())
+    second = run(go(first.run_id))
+    assert second.hosts["node1"].status == "ok", second.hosts["node1"].error
+    assert first.hosts["node1"].steps[0].data["files_received"] > 0, first.hosts["node1"].steps[0].message
+    assert second.hosts["node1"].steps[0].message == "nothing missing", [s.message for s in second.hosts["node1"].steps]
+    assert json.loads(manifest.read_text()) == before

@@ -232,7 +232,9 @@ class ActivelogAction(Action):
         data["compressed"] = args.compress
         message = (f"{len(files)} files, {sum(f['size'] for f in files)} bytes"
                    + (f" ({data['files_unchanged']} already held)" if data.get("files_unchanged") else ""))
-        if data["announced_files"] == 0:
+        if ctx.resuming and results and all(r.message == "nothing missing" for r in results):
+            message = "nothing missing"  # a resume that found every file held whole
+        elif data["announced_files"] == 0:
             message = "no files matched"
         return StepResult(ok=True, changed=bool(files), files=files, message=message, data=data)
 

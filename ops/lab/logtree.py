@@ -389,6 +389,42 @@ def generate_tree(root: Path, *, now: float, seed: int = 0, days: int = 30) -> l
     return [written[k] for k in sorted(written)]
 
 
+SLOT = 3600  # a live tree grows by one file a family every hour
+
+
+def live_tree(root: Path, *, now: float, seed: int = 0, days: int = 30) -> list[LogFile]:
+    """A tree that is the same for the same seed all day and grows like a live appliance's logs.
+
+    The files older than today (UTC) come from `generate_tree` anchored at midnight, so two lab
+    starts on one day with one seed see the same files (resume, `since: last` and bundles can be
+    tried on the lab). Since midnight, every hour adds a webservices and a realm log, and the active
+    logs (error.log, info.log ...) move on, each drawn from the seed and its hour alone: a later
+    start holds everything an earlier one did, plus what was written since.
+    """
+    anchor = int(now) // 86400 * 86400
+    written = {f.relpath: f for f in generate_tree(root, now=anchor, seed=seed, days=days)}
+    growers = [f for f in _FAMILIES if f.directory.endswith(("webservices", "realm"))]
+    # Only hours that have ended: within an hour, every start sees the same tree.
+    slots = range(anchor, int(now) // SLOT * SLOT - SLOT + 1, SLOT)
+    for slot in slots:
+        rng = random.Random(f"{seed}:grow:{slot}")
+        for family in growers:
+            mtime = slot + rng.randint(60, SLOT - 60)
+            end = datetime.fromtimestamp(mtime)
+            start = end - timedelta(seconds=rng.randint(600, 3000))
+            relpath = f"{family.directory}/{family.name(start, rng)}"
+            data = _content(_size(rng, family.max_size // 4), start, end, rng, family.line)
+            written[relpath] = _write(root, relpath, data, mtime)
+    last = max([anchor, *(slot + SLOT for slot in slots)])
+    rng = random.Random(f"{seed}:active:{last}")
+    for relpath, line in _FIXED:  # the active logs, as written up to the last hour that ended
+        mtime = min(last - rng.randint(1, 59), int(now))
+        end = datetime.fromtimestamp(mtime)
+        data = _content(_size(rng, 60_000), end - timedelta(hours=12), end, rng, line)
+        written[relpath] = _write(root, relpath, data, mtime)
+    return [written[k] for k in sorted(written)]
+
+
 def total_size(files: Iterable[LogFile]) -> int:
     """Sum of the sizes, as `Total size in Bytes` reports it."""
     return sum(f.size for f in files)

@@ -208,7 +208,8 @@ class LabAppliance:
         if self._log_root is None:
             self._temp_root = Path(tempfile.mkdtemp(prefix="ops-lab-"))
             self._log_root = self._temp_root / "activelog"
-            await asyncio.to_thread(logtree.generate_tree, self._log_root, now=self.now, seed=self.config.seed)
+            # The same tree all day for a seed, growing by the hour like a live appliance's logs.
+            await asyncio.to_thread(logtree.live_tree, self._log_root, now=self.now, seed=self.config.seed)
         else:
             self._log_root.mkdir(parents=True, exist_ok=True)
         if "refused" in self.config.faults:
