@@ -2,6 +2,9 @@
 
 Exit codes: 0 everything ok, 1 a host failed, 2 bad input (playbook, inventory, flags), 75 another
 run of the same playbook holds its lock, 130 interrupted (the report is still written).
+A reader that goes away (`ops schema | head`, `ops run ... | head`) changes none of that: what can no
+longer be written is dropped, the command carries on (a run to its end, report written) and exits
+with its own code.
 Heavy modules (asyncssh, pydantic models, the lab) are imported inside the commands, so
 `ops --help` starts fast.
 """
@@ -9,10 +12,12 @@ Heavy modules (asyncssh, pydantic models, the lab) are imported inside the comma
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from ops.inventory import Inventory
@@ -25,6 +30,7 @@ EXIT_LOCKED = 75  # EX_TEMPFAIL: another run of the playbook is still going; cro
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ops", description="Automate Cisco Finesse / VOS appliance chores "
                                      "from YAML playbooks.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a playbook against the inventory's hosts")
@@ -37,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-f", "--forks", type=_positive, default=20, help="hosts run at once (default 20)")
     run.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a silent appliance")
     run.add_argument("--no-progress", action="store_true", help="plain lines instead of the live table")
-    run.add_argument("--resume", metavar="RUN_ID", help="run again into that run directory, fetching only the "
+    run.add_argument("--resume", metavar="RUN_ID", help="run again into that run directory (a run id under "
+                     "--output, a run directory, or 'latest': this playbook's newest run), fetching only the "
                      "files it lacks or holds damaged (checked by size and sha256)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only failures (on stderr); for cron")
 
@@ -57,6 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("finesse-ops")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from ops import __version__
+
+        return __version__
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -68,8 +86,53 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+class _ReaderGone:
+    """stdout or stderr for a reader that may go away (`ops run ... | head`): once the pipe is broken,
+    what is written is dropped instead of raising BrokenPipeError in the middle of a command."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        self.broken = True
+        # What stays buffered is flushed again when the interpreter exits: the descriptor now leads
+        # to /dev/null, so that flush is silent too.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())
+            finally:
+                os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from ops import sshpatches
+    from ops.lab.provider import install as install_lab
+
+    sshpatches.apply()  # asyncssh, as this process uses it (ops.sshpatches says why)
+    install_lab()  # the entry point plugs the lab in: `lab:` hosts are checked and started
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ReaderGone(stdout), _ReaderGone(stderr)  # type: ignore[assignment]
     try:
         if args.command == "run":
             return _run(args)
@@ -81,6 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 def _load(args: argparse.Namespace, inventory_path: Path | None) -> tuple[Playbook, Inventory | None] | None:
@@ -132,6 +200,14 @@ def _run(args: argparse.Namespace) -> int:
         if not playbook.targets:
             _err(f"--limit {args.limit!r} leaves no host of the playbook's {playbook.hosts!r}")
             return EXIT_BAD_INPUT
+    output, run_id = args.output, None
+    if args.resume:
+        resumed = _resume_dir(args.resume, args.output, playbook.path)
+        if resumed is None:
+            return EXIT_BAD_INPUT
+        run_id = resumed.name
+        if resumed.parent.resolve() != args.output.resolve():
+            output = resumed.parent  # a run directory given by its path: its state and lock are beside it
     from ops.progress import LiveProgress, PlainProgress
     from ops.runner import Runner
 
@@ -139,8 +215,8 @@ def _run(args: argparse.Namespace) -> int:
     progress: LiveProgress | PlainProgress = (
         LiveProgress([h.name for h in playbook.targets]) if live
         else PlainProgress(verbose=bool(args.verbose or args.check), quiet=args.quiet))
-    options = RunOptions(output=args.output, forks=args.forks, check=args.check,
-                         command_timeout=args.timeout, run_id=args.resume, resume=bool(args.resume))
+    options = RunOptions(output=output, forks=args.forks, check=args.check,
+                         command_timeout=args.timeout, run_id=run_id, resume=bool(args.resume))
     runner = Runner(playbook, inventory, options, on_event=progress.event)
     runner.on_ready = progress.start
     if not args.quiet:
@@ -177,10 +253,33 @@ def _run(args: argparse.Namespace) -> int:
             print(line)
         if not args.check:
             print(f"\nrun directory: {options.output / report.run_id}")
+    elif report.failed_hosts and not args.check and not interrupted:
+        # -q prints only failures: say where their transcripts and report are.
+        _err(f"run directory: {options.output / report.run_id}")
     if interrupted:
         _err(f"interrupted: report written to {options.output / report.run_id / 'report.json'}")
         return 130
     return EXIT_FAILED if report.failed_hosts else EXIT_OK
+
+
+def _resume_dir(ref: str, output: Path, playbook: Path) -> Path | None:
+    """The run directory `--resume RUN_ID` names, as every RUN_ID is taken (a run id under `output`, a
+    path to a run directory), where `latest` is this playbook's newest run; None, the error printed."""
+    from ops.report import resolve_run_dir
+
+    if ref == "latest":
+        from ops.retention import runs_of
+
+        runs = runs_of(output, playbook) if output.is_dir() else []
+        if not runs:
+            _err(f"cannot resume latest: no run of {playbook} with a report.json in {output}")
+            return None
+        return runs[-1]
+    try:
+        return resolve_run_dir(ref, output)
+    except ValueError as exc:
+        _err(f"cannot resume {ref}: {exc}")
+        return None
 
 
 def _lab(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ops.fileio import write_atomic
 from ops.report import STEP_STATUSES, HostRecord, RunReport, recap_lines
+from ops.units import human_bytes
 
 CSS = """
 :root { --ok:#1a7f37; --changed:#9a6700; --failed:#cf222e; --ignored:#8250df; --skipped:#6e7781;
@@ -54,15 +55,6 @@ footer { color: var(--muted); font-size: 12px; margin-top: 30px; }
 def e(value: Any) -> str:
     """HTML-escape anything (None shows as an empty string)."""
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def _badge(status: str) -> str:
@@ -181,11 +173,11 @@ def _files_table(host: HostRecord) -> str:
     total = host.total_bytes
     rows = "".join(
         f"<tr><td class=\"mono\">{e(f.get('path'))}</td><td class=\"num\" title=\"{e(f.get('size'))} bytes\">"
-        f"{e(human_size(int(f.get('size', 0))))}</td>"
+        f"{e(human_bytes(int(f.get('size', 0))))}</td>"
         f"<td class=\"mono\" title=\"{e(f.get('sha256'))}\">{e(str(f.get('sha256', ''))[:16])}&hellip;</td></tr>"
         for f in sorted(host.files, key=lambda f: str(f.get("path"))))
     opened = " open" if len(host.files) <= 200 else ""
-    return (f"<h3>Files</h3><details{opened}><summary>{len(host.files)} file(s), {e(human_size(total))} "
+    return (f"<h3>Files</h3><details{opened}><summary>{len(host.files)} file(s), {e(human_bytes(total))} "
             f"({total} bytes), each checked against its sha256</summary>"
             "<table><thead><tr><th>path (under files/)</th><th class=\"num\">size</th><th>sha256</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></details>")
@@ -213,7 +205,7 @@ def _hosts_table(report: RunReport) -> str:
                     f"<td class=\"num\">{host.duration_s:.3f} s</td>"
                     + "".join(f'<td class="num">{c[k]}</td>' for k in STEP_STATUSES)
                     + f'<td class="num">{len(host.files)}</td><td class="num" title="{size} bytes">'
-                    f"{e(human_size(size))}</td><td class=\"error\">{e(host.error)}</td></tr>")
+                    f"{e(human_bytes(size))}</td><td class=\"error\">{e(host.error)}</td></tr>")
     return ("<table><thead><tr><th>host</th><th>status</th><th class=\"num\">duration</th>"
             + "".join(f'<th class="num">{k}</th>' for k in STEP_STATUSES)
             + "<th class=\"num\">files</th><th class=\"num\">bytes</th><th>error</th>"

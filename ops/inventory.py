@@ -22,15 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ops.secrets import REFERENCE_FORMS, Secret, SecretError, reference_only, resolve
 from ops.session.hostkey import ACCEPT_NEW, STRICT, HostKeyPolicy
 from ops.timezones import ZoneName
-from ops.yamlsource import Document, InputError, Problem, load, validate
+from ops.yamlsource import Document, InputError, Problem, load, problems_from, validate
 
 FINGERPRINT_RE = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_HOST_NAME = 128  # a host name is a directory name in every run, beside files named after it
+# Names of the files a run directory holds beside its host directories.
+RESERVED_NAMES = frozenset({"report.json", "report.html", "journal.jsonl", "BUNDLE.txt", "files", "manifest.json"})
 
 # A password field: a secret reference (env:, file:, prompt), never the password itself.
 SecretReference = Annotated[str, AfterValidator(reference_only)]
@@ -40,60 +43,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class LabOptions(_Strict):
-    """Options for a lab appliance started for this host (see ops.lab.server.LabConfig)."""
+# What an inventory's `lab:` mapping may hold is the lab's business (ops.lab.options): the
+# entry point that runs lab hosts installs its validator here (ops.lab.provider.install); without
+# one the mapping is kept as written and checked when a lab is started.
+LabValidator = Callable[[dict[str, Any]], dict[str, Any]]
+LAB_VALIDATOR: LabValidator | None = None
 
-    hostname: str | None = None
-    auth_methods: list[str] = Field(default_factory=lambda: ["password", "keyboard-interactive"])
-    seed: int = 0
-    page_lines: int = Field(20, ge=2)
-    banner_delay: float = Field(0.0, ge=0)
-    output_chunk: int = Field(0, ge=0)
-    output_delay: float = Field(0.0, ge=0)
-    nested_layout: bool = False
-    sftp_legacy_only: bool = False
-    transfer_delay: float = Field(0.0, ge=0)
-    transfer_rate: int = Field(0, ge=0)
-    version: str | None = None
-    faults: list[str] = Field(default_factory=list)
-    clock_skew: float = 0.0
-    # The admin CLI's operations (show network status, services, webproxy, UI password reset).
-    desktop_clients: int = Field(12, ge=0, le=5000)
-    xmpp_clients: int = Field(12, ge=0, le=5000)
-    service_delay: float = Field(0.02, ge=0)
-    service_fails: bool = False
-    webproxy_fails: bool = False
-    ui_reset_command: Literal["utils reset_application_ui_administrator_password",
-                              "utils reset_ui_administrator_password"] = \
-        "utils reset_application_ui_administrator_password"
-    ui_reset_breaks_after: int | None = Field(None, ge=0)
-    # The hostile terminal profile (ops.lab.hostile): true, or a mapping of its options.
-    hostile: bool | dict[str, float | int | bool] = False
-    sshd: bool = False  # behind Debian's OpenSSH sshd on a real pty (ops.lab.sshd; needs root)
-    secret_echo: Literal["stars", "clear", "mangled"] = "stars"  # how typed passwords are echoed
-    rest_echo_requests: bool = False  # REST replies carry the request's headers back
 
-    @field_validator("hostile")
-    @classmethod
-    def _hostile(cls, value: bool | dict[str, float | int | bool]) -> bool | dict[str, float | int | bool]:
-        from ops.lab.hostile import profile_from
-
-        profile_from(value)
-        return value
-
-    @field_validator("faults")
-    @classmethod
-    def _known_faults(cls, value: list[str]) -> list[str]:
-        from ops.lab.faults import check
-
-        check(value)
-        return value
-    rest: bool = True  # serve the Finesse and GWS REST APIs over HTTPS too
-    finesse_status: str = "IN_SERVICE"
-    finesse_role: Literal["primary", "secondary"] = "primary"
-    gws_delay: float = Field(0.2, ge=0)
-    agent_state_stuck: bool = False
-    rest_malformed: bool = False
+def set_lab_validator(validator: LabValidator | None) -> None:
+    global LAB_VALIDATOR
+    LAB_VALIDATOR = validator
 
 
 class RestFields(_Strict):
@@ -130,7 +89,7 @@ class HostFields(_Strict):
     connect_timeout: float | None = Field(None, gt=0)
     retries: int | None = Field(None, ge=0, le=10)
     timezone: ZoneName | None = Field(None, description="the appliance's time zone (IANA), for abstime conversion")
-    lab: bool | LabOptions | None = None
+    lab: bool | dict[str, Any] | None = None
     rest: RestFields | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
 
@@ -205,7 +164,7 @@ class Host:
     password_ref: str | None
     host_key: HostKeyPolicy
     connect_timeout: float
-    lab: LabOptions | None
+    lab: dict[str, Any] | None  # a lab appliance's options (ops.lab.options), checked
     groups: list[str]
     vars: dict[str, Any]
     retries: int = 2
@@ -268,12 +227,21 @@ def load_inventory(path: Path) -> Inventory:
     problems: list[Problem] = []
     members = _group_members(doc, model, problems)
     depths = _group_depths(model)
+    # Each host's groups, found once (a lookup per host and group was quadratic in big inventories).
+    memberships: dict[str, list[str]] = {}
+    for group, names in members.items():
+        for host in names:
+            memberships.setdefault(host, []).append(group)
     hosts: dict[str, Host] = {}
     for name, fields in model.hosts.items():
-        if not NAME_RE.match(name):
-            problems.append(doc.problem(("hosts", name), "host names use letters, digits, '.', '_' and '-'"))
+        if not NAME_RE.match(name) or len(name) > MAX_HOST_NAME:
+            problems.append(doc.problem(("hosts", name), f"host names use letters, digits, '.', '_' and '-', "
+                                                        f"at most {MAX_HOST_NAME} characters"))
             continue
-        hosts[name] = _build_host(doc, name, fields or HostFields(), model, members, depths, problems)
+        if name in RESERVED_NAMES:
+            problems.append(doc.problem(("hosts", name), f"{name!r} is the name of a file in every run directory"))
+            continue
+        hosts[name] = _build_host(doc, name, fields or HostFields(), model, memberships, depths, problems)
     for group, names in members.items():
         for host in names:
             if host not in model.hosts:
@@ -299,7 +267,7 @@ def _group_members(doc: Document, model: InventoryFile, problems: list[Problem])
             if child not in model.groups:
                 problems.append(doc.problem(("groups", group, "children"), f"unknown group {child!r}"))
                 continue
-            names += [n for n in visit(child, trail + [group]) if n not in names]
+            names = list(dict.fromkeys([*names, *visit(child, trail + [group])]))
         resolved[group] = names
         return names
 
@@ -332,9 +300,9 @@ def _group_depths(model: InventoryFile) -> dict[str, int]:
 
 
 def _build_host(doc: Document, name: str, fields: HostFields, model: InventoryFile,
-                members: dict[str, list[str]], depths: dict[str, int], problems: list[Problem]) -> Host:
+                memberships: dict[str, list[str]], depths: dict[str, int], problems: list[Problem]) -> Host:
     defaults = model.defaults
-    groups = [g for g, names in members.items() if name in names]
+    groups = memberships.get(name, [])
     variables: dict[str, Any] = dict(defaults.vars)
     # As Ansible: by depth (parents before children, so the more specific group wins), then groups
     # of equal depth by name (a later name wins); host vars win over all groups.
@@ -347,7 +315,15 @@ def _build_host(doc: Document, name: str, fields: HostFields, model: InventoryFi
         return value if value is not None else getattr(defaults, attr)
 
     lab_value = pick("lab")
-    lab = LabOptions() if lab_value is True else (lab_value or None)
+    lab: dict[str, Any] | None = {} if lab_value is True else (dict(lab_value) if lab_value else None)
+    if lab and LAB_VALIDATOR is not None:
+        where = ("hosts", name, "lab") if fields.lab is not None else ("defaults", "lab")
+        try:
+            lab = LAB_VALIDATOR(lab)
+        except ValidationError as exc:
+            problems.extend(problems_from(doc, exc, where))
+        except ValueError as exc:
+            problems.append(doc.problem(where, str(exc)))
     address = pick("address")
     if address is None and lab is None:
         problems.append(doc.problem(("hosts", name), "address is missing (or set lab: true)"))

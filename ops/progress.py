@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ops.events import HostFinished, HostStarted, RunEvent, StepFinished, StepStarted, describe, is_failure
 from ops.secrets import mask
 from ops.textsafe import inert, inert_line
+from ops.units import human_bytes
 
 Stats = Callable[[str], tuple[int, int]]
 
@@ -30,14 +32,6 @@ class HostView:
     last_time: float = field(default_factory=time.monotonic)
 
 
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} GiB"
-
-
 class PlainProgress:
     """One line per event; with `verbose` off only host results and failures."""
 
@@ -46,14 +40,14 @@ class PlainProgress:
         self.quiet = quiet
         self.stream = stream or sys.stdout
 
-    def event(self, host: str, text: str) -> None:
-        important = text.startswith("finished") or "FAILED" in text
+    def event(self, event: RunEvent) -> None:
+        line = inert(mask(f"{event.host} | {describe(event)}"))
         if self.quiet:
-            if "FAILED" in text or text.startswith("finished: failed"):
-                print(inert(mask(f"{host} | {text}")), file=sys.stderr, flush=True)
+            if is_failure(event):
+                print(line, file=sys.stderr, flush=True)
             return
-        if self.verbose or important:
-            print(inert(mask(f"{host} | {text}")), file=self.stream, flush=True)
+        if self.verbose or isinstance(event, HostFinished) or is_failure(event):
+            print(line, file=self.stream, flush=True)
 
     def start(self, stats: Stats | None = None) -> None:
         return None
@@ -132,17 +126,17 @@ class LiveProgress:
                 view.rate = max(0.0, (view.bytes - view.last_bytes) / elapsed)
                 view.last_bytes, view.last_time = view.bytes, now
 
-    def event(self, host: str, text: str) -> None:
-        view = self.views.setdefault(host, HostView())
-        if text == "started":
+    def event(self, event: RunEvent) -> None:
+        view = self.views.setdefault(event.host, HostView())
+        if isinstance(event, HostStarted):
             view.state = "running"
-        elif text.startswith("finished: "):
-            view.state = text.split(": ", 1)[1].split(" ", 1)[0]
-            view.step = ""
-        elif text.startswith("["):
-            view.step = text[1:].split("]", 1)[0]
-        if "FAILED" in text:
-            self.console.print(inert(mask(f"{host} | {text}")), style="red", markup=False, highlight=False)
+        elif isinstance(event, HostFinished):
+            view.state, view.step = event.status, ""
+        elif isinstance(event, (StepStarted, StepFinished)):
+            view.step = event.step
+        if isinstance(event, StepFinished) and event.status == "failed":
+            self.console.print(inert(mask(f"{event.host} | {describe(event)}")), style="red", markup=False,
+                               highlight=False)
 
     def start(self, stats: Stats | None = None) -> None:
         self.stats = stats

@@ -77,11 +77,8 @@ from asyncssh import (
     SFTPPermissionDenied,
 )
 
-from ops import sshpatches
 from ops.report import write_atomic
 from ops.secrets import Secret
-
-sshpatches.apply()
 
 __all__ = ["Account", "ManifestEntry", "Receiver", "ReceiverError", "DEFAULT_LIMITS"]
 

@@ -24,33 +24,32 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ops.actions.base import HostContext, StepFailed
-from ops.actions.rest import RestAction
+from ops.events import EventSink, HostFinished, HostStarted, Notice, StepFinished, StepStarted
 from ops.fileio import private_umask
 from ops.inventory import Host, Inventory
 from ops.patterns import PatternTimeout
 from ops.playbook import Playbook, Step, static_context
 from ops.preflight import preflight
+from ops.providers import providers
 from ops.receiver import ManifestEntry
 from ops.report import HostRecord, RunReport, StepRecord, append_journal, write_report
 from ops.retention import prune
 from ops.secrets import Secret, SecretError, mask
 from ops.session.channel import VOSChannel
+from ops.session.driver import Driver, DriverOptions
 from ops.session.errors import CommandFailed, SessionError
 from ops.session.transcript import Transcript
-from ops.session.transport import HostKeyPolicy, Target, connect, open_shell
+from ops.session.transport import Target
 from ops.state import PullState, RunLock, normalise
 from ops.templating import TemplateError, evaluate, render
 
 if TYPE_CHECKING:
-    import asyncssh
 
-    from ops.lab.server import LabAppliance
     from ops.receiver import Account, Receiver
     from ops.rest.http import RestClient
 
 log = logging.getLogger(__name__)
 NOT_RUN = "did not run"
-Event = Callable[[str, str], None]
 
 
 @dataclass
@@ -104,8 +103,7 @@ class HostRun(HostContext):
         self.host = host
         self.host_dir = runner.run_dir / host.name
         self.transcript: Transcript | None = None
-        self._conn: asyncssh.SSHClientConnection | None = None
-        self._channel: VOSChannel | None = None
+        self._driver: Driver | None = None
         self._account: Account | None = None
         self.target: Target | None = None
         self._rest: dict[str, RestClient] = {}
@@ -146,35 +144,16 @@ class HostRun(HostContext):
         return damaged
 
     async def channel(self) -> VOSChannel:
-        if self._channel is not None:
-            return self._channel
-        assert self.target is not None, "target is set before steps run"
-        if self.transcript is None:
-            self.transcript = Transcript(self.host_dir / "transcript.log")
-        self._conn = await self._connect_with_retries(self.target)
-        reader, writer = await open_shell(self._conn)
-        channel = VOSChannel(reader, writer, self.target.username, transcript=self.transcript,
-                             timeout=self.runner.options.command_timeout, host=self.host.name)
-        await channel.login(timeout=self.runner.options.login_timeout or self.runner.options.command_timeout)
-        self._channel = channel
-        return channel
-
-    async def _connect_with_retries(self, target: Target) -> asyncssh.SSHClientConnection:
-        """Transient failures before any command ran (refused, reset, timeout) are retried with backoff."""
-        attempts = self.host.retries + 1
-        for attempt in range(1, attempts + 1):
-            assert self.transcript is not None
-            self.transcript.note(f"connecting to {target.address}:{target.port} as {target.username}"
-                                 + (f" (attempt {attempt} of {attempts})" if attempt > 1 else ""))
-            try:
-                return await connect(target)
-            except SessionError as exc:
-                if not exc.transient or attempt == attempts:
-                    raise
-                self.transcript.note(f"{exc}; retrying")
-                self.runner.on_event(self.host.name, f"retrying after: {exc}")
-                await asyncio.sleep(self.runner.options.retry_backoff * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
+        if self._driver is None:
+            assert self.target is not None, "target is set before steps run"
+            if self.transcript is None:
+                self.transcript = Transcript(self.host_dir / "transcript.log")
+            options = self.runner.options
+            settings = DriverOptions(retries=self.host.retries, backoff=options.retry_backoff,
+                                     timeout=options.command_timeout, login_timeout=options.login_timeout)
+            self._driver = Driver(self.target, self.transcript, settings,
+                                  on_retry=lambda text: self.runner.on_event(Notice(self.host.name, text)))
+        return await self._driver.open()
 
     def pull_state(self) -> PullState:
         return self.runner.pull_state()
@@ -215,30 +194,26 @@ class HostRun(HostContext):
         for client in self._rest.values():
             with contextlib.suppress(Exception):
                 await client.aclose()
-        if self._channel is not None:
-            with contextlib.suppress(Exception):
-                await self._channel.close()
-        if self._conn is not None:
-            self._conn.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._conn.wait_closed(), 5)
+        if self._driver is not None:
+            await self._driver.close()
         if self.transcript is not None:
             self.transcript.close()
 
 
 class Runner:
     def __init__(self, playbook: Playbook, inventory: Inventory, options: RunOptions,
-                 on_event: Event | None = None) -> None:
+                 on_event: EventSink | None = None) -> None:
         self.playbook = playbook
         self.inventory = inventory
         self.options = options
         self.run_id = options.run_id or new_run_id()
         self.run_dir = options.output / self.run_id
-        self.on_event = on_event or (lambda host, text: None)
+        self.on_event: EventSink = on_event or (lambda event: None)
         # Called once labs and the receiver are up, with a per-host (files, bytes) probe.
         self.on_ready: Callable[[Callable[[str], tuple[int, int]] | None], None] = lambda stats: None
         self._receiver: Receiver | None = None
-        self._labs: dict[str, LabAppliance] = {}
+        self._providers = providers()
+        self._prepared: dict[str, Host] = {}  # hosts as a provider made them reachable, by name
         self._secret_errors: dict[str, str] = {}
         self._step_secrets: dict[str, Secret] = {}
         self._pull_state: PullState | None = None
@@ -289,7 +264,7 @@ class Runner:
             write_report(self.run_dir, self.report)
             self.report.interrupted = False
         # Ask for every `prompt` password up front, one host after another, before any host starts.
-        uses_rest = any(isinstance(step.action, RestAction) for step in self.playbook.steps)
+        uses_rest = any(step.action.uses_rest for step in self.playbook.steps)
         if uses_rest:
             from ops.rest.settings import endpoint_for
         for host in hosts:
@@ -340,7 +315,7 @@ class Runner:
         if self.playbook.keep is not None and not self.report.interrupted:
             for pruned in prune(self.options.output, self.playbook.path, self.playbook.keep, self.run_dir,
                                 {h: r.status for h, r in self.report.hosts.items()}):
-                self.on_event("-", f"retention: removed old run {pruned.name}")
+                self.on_event(Notice("-", f"retention: removed old run {pruned.name}"))
         return self.report
 
     def _check_host(self, host: Host) -> None:
@@ -353,63 +328,38 @@ class Runner:
             except (ValidationError, TemplateError):
                 commands = ["(arguments depend on an earlier step's result)"]
             when = f"  when: {step.when}" if step.when is not None else ""
+            changes = step.action.changes_state
             record.steps.append(StepRecord(step.name, step.action.name, "skipped", message="check mode",
-                                           data={"commands": commands}))
+                                           data={"commands": commands, "changes_state": changes}))
             for command in commands:
-                self.on_event(host.name, f"[{step.name}] would send: {command}{when}")
+                effect = " (changes the appliance)" if changes else ""
+                self.on_event(Notice(host.name, f"[{step.name}] would send: {command}{effect}{when}"))
 
     async def _start_services(self, hosts: list[Host]) -> None:
         from ops.receiver import Receiver
 
         spec = self.inventory.receiver
-        needs_receiver = any(s.action.name == "activelog" for s in self.playbook.steps)
+        needs_receiver = any(s.action.needs_receiver for s in self.playbook.steps)
         if needs_receiver:
             self._receiver = Receiver(self.run_dir, listen_host=spec.listen, listen_port=spec.port,
                                       advertised_host=spec.advertise, legacy_algorithms=spec.legacy_algorithms,
                                       **spec.limits())
             await self._receiver.start()
-        # Every lab start is awaited (none left running behind a failure), then the first error raised.
-        outcomes = await asyncio.gather(*(self._start_lab(h) for h in hosts if h.lab is not None),
-                                        return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-
-    async def _start_lab(self, host: Host) -> None:
-        from ops.lab.hostile import profile_from
-        from ops.lab.server import LabAppliance, LabConfig
-
-        assert host.lab is not None
-        options = host.lab.model_dump(exclude_none=True)
-        options["hostile"] = profile_from(options.get("hostile"))
-        options["auth_methods"] = tuple(options["auth_methods"])
-        options["faults"] = tuple(options["faults"])
-        password = Secret.generate(20, source=f"lab:{host.name}")
-        ui_password = Secret.generate(20, source=f"lab:{host.name}:ui")
-        agent_password = Secret.generate(20, source=f"lab:{host.name}:agent")
-        config = LabConfig(**{"hostname": host.name, **options}, username=host.username,
-                           password=password.reveal(), ui_password=ui_password.reveal(),
-                           agent_password=agent_password.reveal())
-        lab = LabAppliance(config)
-        await lab.start("127.0.0.1", 0)
-        self._labs[host.name] = lab
-        if lab.rest is not None:
-            from ops.lab.rest.state import DEFAULT_AGENTS
-
-            # The lab's HTTPS side: its port, the CA it generated, the admin UI account and the
-            # first agent for GWS, whatever the inventory said about a real appliance's REST.
-            host.rest = host.rest.model_copy(update={
-                "address": "127.0.0.1", "scheme": "https", "port": lab.rest_port, "username": config.ui_username,
-                "gws_address": "127.0.0.1", "gws_scheme": "https", "gws_port": lab.rest_port,
-                "gws_username": DEFAULT_AGENTS[0][1], "verify": True, "ca_bundle": str(lab.rest_ca_path)})
-            host.rest_secrets.update(password=ui_password, gws_password=agent_password)
-        host.address, host.port, host.password = "127.0.0.1", lab.port, password
-        host.host_key = HostKeyPolicy(mode="fingerprint", fingerprint=lab.host_key_fingerprint())
+        # Hosts a provider serves (lab hosts, from the lab's provider the entry point installed)
+        # come back as the run reaches them; the inventory's own hosts are not changed.
+        for provider in self._providers:
+            served = [h for h in hosts if provider.serves(h)]
+            if served:
+                self._prepared.update(await provider.start(served))
+        unserved = [h.name for h in hosts if h.lab is not None and h.name not in self._prepared]
+        if unserved:
+            raise RuntimeError(f"no provider starts lab hosts ({', '.join(unserved)}): the entry point installs "
+                               "ops.lab.provider")
 
     async def _stop_services(self) -> None:
-        for lab in self._labs.values():
+        for provider in self._providers:
             with contextlib.suppress(Exception):
-                await lab.stop()
+                await provider.stop()
         if self._receiver is not None:
             await self._receiver.stop()
 
@@ -417,20 +367,21 @@ class Runner:
         record = self.report.hosts[host.name]
         record.started = _now()
         started = time.monotonic()
+        host = self._prepared.get(host.name, host)
         run = HostRun(self, host)
         linked = _symlinked(self.run_dir, [run.host_dir, run.host_dir / "files"])
         if linked is not None:
             # A run tree is never followed out of itself: resume would delete and write there.
             record.status, record.error = "failed", f"refusing to follow the symlink {linked} in the run directory"
-            self.on_event(host.name, f"finished: failed ({record.error})")
+            self.on_event(HostFinished(host.name, "failed", record.error))
             return
         if run.resuming:
             damaged = await run.load_held()
             if damaged:
-                self.on_event(host.name, f"resume: {len(damaged)} damaged file(s) will be fetched again")
+                self.on_event(Notice(host.name, f"resume: {len(damaged)} damaged file(s) will be fetched again"))
         context = static_context(self.playbook, host, self.run_id)
         record.status, record.error = "ok", None
-        self.on_event(host.name, "started")
+        self.on_event(HostStarted(host.name))
         try:
             if host.name in self._secret_errors:
                 raise SecretError(self._secret_errors[host.name])
@@ -461,7 +412,7 @@ class Runner:
                 await asyncio.shield(asyncio.to_thread(append_journal, self.run_dir, host.name, record))
             except OSError as exc:  # the final report still holds the host
                 log.error("cannot append to %s: %s", self.run_dir / "journal.jsonl", exc)
-            self.on_event(host.name, f"finished: {record.status}" + (f" ({record.error})" if record.error else ""))
+            self.on_event(HostFinished(host.name, record.status, record.error))
 
     async def _run_step(self, run: HostRun, step: Step, context: dict[str, Any], record: HostRecord) -> bool:
         """Runs one step; returns False when the host should stop here."""
@@ -475,10 +426,10 @@ class Runner:
         try:
             if step.when is not None and not evaluate(step.when, context):
                 step_record.status, step_record.message = "skipped", f"when: {step.when} is false"
-                self.on_event(run.host.name, f"[{name}] skipped")
+                self.on_event(StepFinished(run.host.name, name, "skipped", step_record.message))
                 return True
             args = step.args_for(context)
-            self.on_event(run.host.name, f"[{name}] running")
+            self.on_event(StepStarted(run.host.name, name))
             if run.transcript is not None:
                 run.transcript.note(f"step: {name}")
             run.step_name = step.name
@@ -513,18 +464,18 @@ class Runner:
             context[step.register] = {"ok": not failed, "failed": failed, "changed": step_record.status == "changed",
                                       "message": step_record.message, **step_record.data}
         if not failed:
-            self.on_event(run.host.name, f"[{name}] {step_record.status}: {step_record.message}")
+            self.on_event(StepFinished(run.host.name, name, step_record.status, step_record.message))
             return True
         if step.ignore_errors and not stop_host:
             step_record.status = "ignored"
-            self.on_event(run.host.name, f"[{name}] failed (ignored): {step_record.message}")
+            self.on_event(StepFinished(run.host.name, name, "ignored", step_record.message))
             return True
         step_record.status = "failed"
         record.status, record.error = "failed", f"step {name!r}: {step_record.message}"
-        self.on_event(run.host.name, f"[{name}] FAILED: {step_record.message}")
+        self.on_event(StepFinished(run.host.name, name, "failed", step_record.message))
         return False
 
 
 async def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,
-                       on_event: Event | None = None) -> RunReport:
+                       on_event: EventSink | None = None) -> RunReport:
     return await Runner(playbook, inventory, options, on_event).run()

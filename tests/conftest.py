@@ -40,6 +40,16 @@ def generated_secrets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return values
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _entry_point() -> None:
+    """As the `ops` entry point does: asyncssh patched, inventories may hold lab hosts, runs start them."""
+    from ops import sshpatches
+    from ops.lab.provider import install
+
+    sshpatches.apply()
+    install()
+
+
 _TEMP_BEFORE: set[str] = set()
 
 

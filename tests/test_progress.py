@@ -30,18 +30,19 @@ def test_the_live_table_fits_the_terminal_with_running_and_failed_hosts_first() 
     the rest by state; rows nobody could see are not rendered."""
     from rich.console import Console
 
+    from ops.events import HostFinished, HostStarted, StepFinished
     from ops.progress import LiveProgress
 
     hosts = [f"fin-{i:03d}" for i in range(300)]
     progress = LiveProgress(hosts, console=Console(width=120, height=30, file=io.StringIO()))
     for name in hosts[:200]:
-        progress.event(name, "started")
-        progress.event(name, "finished: ok")
+        progress.event(HostStarted(name))
+        progress.event(HostFinished(name, "ok"))
     for name in hosts[200:210]:
-        progress.event(name, "started")
-    progress.event("fin-250", "started")
-    progress.event("fin-250", "[pull] FAILED: no")
-    progress.event("fin-250", "finished: failed (no)")
+        progress.event(HostStarted(name))
+    progress.event(HostStarted("fin-250"))
+    progress.event(StepFinished("fin-250", "pull", "failed", "no"))
+    progress.event(HostFinished("fin-250", "failed", "no"))
     sampled: list[str] = []
     progress.stats = lambda name: (sampled.append(name), (0, 0))[1]
     table = progress._table()
@@ -55,8 +56,9 @@ def test_the_live_table_fits_the_terminal_with_running_and_failed_hosts_first() 
 def test_the_live_table_keeps_inventory_order_when_every_host_fits() -> None:
     from rich.console import Console
 
+    from ops.events import HostStarted
     from ops.progress import LiveProgress
 
     progress = LiveProgress(["b", "a", "c"], console=Console(width=120, height=30, file=io.StringIO()))
-    progress.event("c", "started")
+    progress.event(HostStarted("c"))
     assert [str(c) for c in progress._table().columns[0]._cells] == ["b", "a", "c"]

@@ -17,7 +17,7 @@ from ops import sshpatches
 from tests.helpers import REPO, run
 
 MSG_IGNORE = 2
-sshpatches.apply()  # as the modules under test do when imported
+sshpatches.apply()  # as the entry points do
 
 
 class _AnyPassword(asyncssh.SSHServer):
@@ -68,9 +68,17 @@ def _received_types(monkeypatch: pytest.MonkeyPatch, cipher: str) -> collections
 
 
 @pytest.mark.parametrize("module", ["ops.session.transport", "ops.receiver", "ops.lab.server", "ops.lab.push"])
-def test_each_module_that_uses_asyncssh_applies_the_patches(module: str) -> None:
-    # A fresh interpreter per module: in this one another import may already have applied them.
+def test_importing_a_module_patches_nothing(module: str) -> None:
+    # A fresh interpreter per module: importing is free of side effects; the entry points patch.
     code = f"import {module}; from ops import sshpatches; print(sshpatches.applied())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_ops_entry_point_applies_the_patches() -> None:
+    code = ("import io, contextlib; from ops import cli, sshpatches\n"
+            "with contextlib.redirect_stdout(io.StringIO()): cli.main(['schema', 'playbook'])\n"
+            "print(sshpatches.applied())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "True"
 

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from ops.actions.base import HostContext
 from ops.actions.network_status import NetworkStatusAction, NetworkStatusArgs
+from ops.events import HostStarted, StepFinished, StepStarted
 from ops.progress import LiveProgress, PlainProgress
 from ops.report import HostRecord, RunReport, recap_lines
 from ops.textsafe import cell, inert
@@ -49,9 +50,9 @@ def _live_output(step: str, error: str) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=200, height=40, color_system="truecolor")
     live = LiveProgress(["finesse-a"], console=console)
-    live.event("finesse-a", "started")
-    live.event("finesse-a", f"[{step}] running")
-    live.event("finesse-a", f"[{step}] FAILED: {error}")
+    live.event(HostStarted("finesse-a"))
+    live.event(StepStarted("finesse-a", step))
+    live.event(StepFinished("finesse-a", step, "failed", error))
     console.print(live._table())
     return buffer.getvalue()
 
@@ -71,7 +72,7 @@ def test_appliance_text_in_the_live_lines_carries_no_escape_of_its_own(text: str
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_plain_lines_and_the_recap_carry_no_control_character(text: str, capsys: pytest.CaptureFixture[str]) -> None:
-    PlainProgress(verbose=True).event("finesse-a", f"[x] FAILED: {text}")
+    PlainProgress(verbose=True).event(StepFinished("finesse-a", "x", "failed", text))
     report = RunReport(run_id="r", playbook="p", playbook_name="p", started="s")
     report.hosts["finesse-a"] = HostRecord(status="failed", error=f"boom {text}")
     lines = "\n".join(recap_lines(report)) + capsys.readouterr().out

@@ -28,7 +28,10 @@ FILE_DELAY = 0.02
 
 def serve_labs(count: int, first: int, log_root: str, pace: float, nice: int, conn: Connection) -> None:
     """Worker process: start `count` labs, report (name, port, fingerprint), serve until told to stop."""
+    from ops import sshpatches
     from ops.lab.server import LabAppliance, LabConfig
+
+    sshpatches.apply()  # a spawned worker runs no __main__: patch as the entry point does
 
     # The labs stand in for appliances, each a machine of its own: at a lower priority they take
     # the CPU the runner leaves, instead of a share of the runner's (see --lab-nice).
@@ -148,4 +151,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from ops import sshpatches
+
+    sshpatches.apply()  # as the ops entry point does
     main()

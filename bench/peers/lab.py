@@ -19,4 +19,7 @@ async def main(password: str) -> None:
 
 
 if __name__ == "__main__":
+    from ops import sshpatches
+
+    sshpatches.apply()  # as the ops entry point does
     asyncio.run(main(sys.argv[1]))

@@ -23,4 +23,7 @@ async def main(root: str) -> None:
 
 
 if __name__ == "__main__":
+    from ops import sshpatches
+
+    sshpatches.apply()  # as the ops entry point does
     asyncio.run(main(sys.argv[1]))

@@ -50,4 +50,7 @@ async def main(doc: str, echo_first: bool = False) -> None:
 
 
 if __name__ == "__main__":
+    from ops import sshpatches
+
+    sshpatches.apply()  # as the ops entry point does
     asyncio.run(main(__doc__ or ""))

@@ -34,4 +34,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    from ops import sshpatches
+
+    sshpatches.apply()  # as the ops entry point does
     asyncio.run(main())

@@ -1,23 +1,17 @@
-"""Step kinds, one module each; `ACTIONS` maps a playbook key to its implementation."""
+"""Step kinds, one module each; `ACTIONS` maps a playbook key to its implementation.
+
+Every module of this package is imported, and each step kind registers itself with its `name`
+(ops.actions.base.Action): adding a step kind is adding its module, nothing here.
+"""
 
 from __future__ import annotations
 
-from ops.actions.activelog import ActivelogAction
-from ops.actions.base import Action
-from ops.actions.cli import CliAction
-from ops.actions.finesse import PerformanceAction, SystemInfoAction, UserStateAction
-from ops.actions.gws import MeAction, VersionAction, VoiceAction
-from ops.actions.network_status import NetworkStatusAction
-from ops.actions.rest import RestStepAction
-from ops.actions.service import ServiceAction
-from ops.actions.ui_password import UIPasswordResetAction
-from ops.actions.webproxy import WebproxyCacheClearAction
+import importlib
+import pkgutil
 
-ACTIONS: dict[str, Action] = {action.name: action for action in (
-    ActivelogAction(), CliAction(), NetworkStatusAction(), WebproxyCacheClearAction(), ServiceAction(),
-    UIPasswordResetAction(),
-)}
-# REST steps: any call, Finesse, Genesys Web Services.
-ACTIONS.update({action.name: action for action in (
-    RestStepAction(), SystemInfoAction(), PerformanceAction(), UserStateAction(),
-    VersionAction(), MeAction(), VoiceAction())})
+from ops.actions.base import REGISTRY, Action
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+ACTIONS: dict[str, Action] = {name: kind() for name, kind in sorted(REGISTRY.items())}

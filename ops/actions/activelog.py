@@ -191,6 +191,7 @@ def build_command(args: ActivelogArgs) -> str:
 
 class ActivelogAction(Action):
     name = "activelog"
+    needs_receiver = True
     Args = ActivelogArgs
 
     def commands(self, args: ActivelogArgs) -> list[str]:
@@ -236,7 +237,7 @@ class ActivelogAction(Action):
             message = "nothing missing"  # a resume that found every file held whole
         elif data["announced_files"] == 0:
             message = "no files matched"
-        return StepResult(ok=True, changed=bool(files), files=files, message=message, data=data)
+        return StepResult(changed=bool(files), files=files, message=message, data=data)
 
     @staticmethod
     async def _clock_skew(ctx: HostContext, args: ActivelogArgs) -> float | None:
@@ -301,7 +302,7 @@ class ActivelogAction(Action):
         if announced is None:
             if failure is not None:
                 raise StepFailed(f"{ctx.host.name}: {command!r} failed: {failure}", {"command": command})
-            return StepResult(ok=True, changed=False, message="no files matched",
+            return StepResult(changed=False, message="no files matched",
                               data={"command": command, "announced_files": 0, "announced_bytes": 0,
                                     "files_received": 0, "bytes_received": 0, "files": []})
         received = [e for e in receiver.manifest(ctx.host.name) if e.path not in before]
@@ -322,7 +323,7 @@ class ActivelogAction(Action):
                                               data.get("missing", []), failure), data)
         if args.compress and not received:
             raise StepFailed("compressed transfer reported complete but no archive arrived", data)
-        return StepResult(ok=True, changed=True, files=files,
+        return StepResult(changed=True, files=files,
                           message=f"{len(received)} files, {got_bytes} bytes", data=data)
 
     async def _missing(self, ctx: HostContext, args: ActivelogArgs, received: list[Any]) -> list[str]:
@@ -383,7 +384,7 @@ class ActivelogAction(Action):
                                               "match": None, "compress": False})
                 results.append(await self._pull(ctx, one))
             if not todo:
-                results.append(StepResult(ok=True, message="nothing missing", data={
+                results.append(StepResult(message="nothing missing", data={
                     "command": f"(resume: all {len(listing)} files of {spec.path} already held)"}))
         return results
 

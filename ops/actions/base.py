@@ -54,7 +54,8 @@ class StepFailed(Exception):
 
 @dataclass
 class StepResult:
-    ok: bool = True
+    """What a step that worked did (a step that did not raises StepFailed)."""
+
     changed: bool = False
     message: str = ""
     data: dict[str, Any] = field(default_factory=dict)
@@ -99,11 +100,30 @@ class HostContext(ABC):
         raise NotImplementedError("this context resolves no secrets")
 
 
+REGISTRY: dict[str, type[Action]] = {}
+
+
 class Action(ABC):
-    """One step kind: `name` is its key in a playbook step."""
+    """One step kind: `name` is its key in a playbook step.
+
+    A step kind declares what it needs, as Ansible's action plugins declare `TRANSFERS_FILES`;
+    the runner reads these flags and never a step kind's name. A concrete subclass with a `name`
+    registers itself (ops.actions imports every module of the package).
+    """
 
     name: ClassVar[str]
     Args: ClassVar[type[Args]]
+    needs_receiver: ClassVar[bool] = False  # the run's SFTP receiver must be listening
+    uses_rest: ClassVar[bool] = False  # talks to the host's REST APIs (their secrets resolved up front)
+    changes_state: ClassVar[bool] = False  # changes the appliance (a restart, a reset, a cache clear ...)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if isinstance(name, str):
+            if name in REGISTRY and REGISTRY[name] is not cls:
+                raise ValueError(f"two step kinds are named {name!r}: {REGISTRY[name].__name__} and {cls.__name__}")
+            REGISTRY[name] = cls
 
     @abstractmethod
     def commands(self, args: Any) -> list[str]:

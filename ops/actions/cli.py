@@ -64,6 +64,7 @@ def _answer_value(ctx: HostContext, prompt: PromptArgs, base: str) -> str | Secr
 
 class CliAction(Action):
     name = "cli"
+    changes_state = True  # any command: taken as one that may change something
     Args = CliArgs
 
     def commands(self, args: CliArgs) -> list[str]:
@@ -80,4 +81,4 @@ class CliAction(Action):
         data = {"command": args.command, "output": result.output, "lines": result.output.splitlines()}
         if args.fail_when and search(compile_pattern(args.fail_when), result.output, what="fail_when"):
             raise StepFailed(f"output matches fail_when {args.fail_when!r}", data)
-        return StepResult(ok=True, changed=False, message=f"{len(data['lines'])} lines", data=data)
+        return StepResult(changed=False, message=f"{len(data['lines'])} lines", data=data)

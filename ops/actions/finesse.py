@@ -52,7 +52,7 @@ class SystemInfoAction(RestAction):
         problem = not_in_service(info, ctx.host.name)
         if problem and args.require_in_service:
             raise StepFailed(problem, info)
-        return StepResult(ok=True, message=f"{info['status']} ({info['deployment_type']}; {roles})", data=info)
+        return StepResult(message=f"{info['status']} ({info['deployment_type']}; {roles})", data=info)
 
 
 class PerformanceArgs(Args):
@@ -88,7 +88,7 @@ class PerformanceAction(RestAction):
         summary = (f"heap {m.get('heap_used_bytes', '?')} B, threads {m.get('threads', '?')}, "
                    f"load {m.get('load_average', '?')}, agents {m.get('agents_logged_in', '?')}, "
                    f"calls {m.get('calls_current', '?')}")
-        return StepResult(ok=True, message=summary, data=perf)
+        return StepResult(message=summary, data=perf)
 
 
 class UserStateArgs(CredentialArgs):
@@ -106,6 +106,7 @@ class UserStateArgs(CredentialArgs):
 
 class UserStateAction(RestAction):
     name = "finesse_user_state"
+    changes_state = True
     Args = UserStateArgs
 
     def commands(self, args: UserStateArgs) -> list[str]:
@@ -132,5 +133,5 @@ class UserStateAction(RestAction):
             raise StepFailed(f"user {args.user} is {args.state} with reason code {after['reason_code_id']}, "
                              f"not {args.reason_code}", data)
         changed = (before["state"], before["reason_code_id"]) != (after["state"], after["reason_code_id"])
-        return StepResult(ok=True, changed=changed,
+        return StepResult(changed=changed,
                           message=f"user {args.user}: {before['state']} -> {after['state']}", data=data)

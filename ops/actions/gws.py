@@ -39,7 +39,7 @@ class VersionAction(RestAction):
 
     async def call(self, ctx: HostContext, args: VersionArgs) -> StepResult:
         version = await _client(ctx).version()
-        return StepResult(ok=True, message=f"GWS {version}", data={"version": version})
+        return StepResult(message=f"GWS {version}", data={"version": version})
 
 
 class MeArgs(CredentialArgs):
@@ -56,7 +56,7 @@ class MeAction(RestAction):
     async def call(self, ctx: HostContext, args: MeArgs) -> StepResult:
         user = await _client(ctx, args).me()
         name = " ".join(str(user.get(k, "")) for k in ("firstName", "lastName")).strip()
-        return StepResult(ok=True, message=f"{user.get('userName')} ({name}, roles {user.get('roles')})",
+        return StepResult(message=f"{user.get('userName')} ({name}, roles {user.get('roles')})",
                           data={"user": user})
 
 
@@ -77,6 +77,7 @@ class VoiceArgs(CredentialArgs):
 
 class VoiceAction(RestAction):
     name = "gws_voice"
+    changes_state = True
     Args = VoiceArgs
 
     def commands(self, args: VoiceArgs) -> list[str]:
@@ -89,6 +90,6 @@ class VoiceAction(RestAction):
                                                           timeout=args.timeout, interval=args.interval)
         data = {"operation": result.operation, "status_code": result.status_code, "state": result.state,
                 "previous_state": result.previous_state, "waited_s": result.waited_s}
-        return StepResult(ok=True, changed=result.previous_state != result.state,
+        return StepResult(changed=result.previous_state != result.state,
                           message=f"{args.operation}: {result.previous_state} -> {result.state} "
                                   f"(after {result.waited_s:g}s)", data=data)

@@ -99,4 +99,4 @@ class NetworkStatusAction(Action):
             writer.writerows({key: cell(value) for key, value in row.items()} for row in rows)
         data = {"command": command, "output": output, "records": rows, "summary": summary,
                 "json_file": json_path.name, "csv_file": csv_path.name}
-        return StepResult(ok=True, changed=False, message=_headline(summary), data=data)
+        return StepResult(changed=False, message=_headline(summary), data=data)

@@ -27,8 +27,9 @@ from pydantic import Field, field_validator, model_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
 from ops.inventory import SecretReference
+from ops.parsers.xml import ParseError, local_name, xml_to_data
 from ops.rest.finesse import cache_query
-from ops.rest.http import RestError, local_name, xml_to_data
+from ops.rest.http import RestError
 from ops.secrets import Secret, SecretError
 
 
@@ -54,10 +55,12 @@ def step_credentials(ctx: HostContext, args: CredentialArgs) -> tuple[str, Secre
 class RestAction(Action):
     """A step that talks HTTP; subclasses implement `call`."""
 
+    uses_rest = True
+
     async def run(self, ctx: HostContext, args: Any) -> StepResult:
         try:
             return await self.call(ctx, args)
-        except (RestError, SecretError) as exc:
+        except (RestError, SecretError, ParseError) as exc:
             raise StepFailed(str(exc)) from None
 
     @abstractmethod
@@ -105,6 +108,7 @@ class RestArgs(CredentialArgs):
 
 class RestStepAction(RestAction):
     name = "rest"
+    changes_state = True
     Args = RestArgs
 
     def commands(self, args: RestArgs) -> list[str]:
@@ -134,5 +138,5 @@ class RestStepAction(RestAction):
             body = response.parsed()
         data = {"status": response.status, "url": response.url, "headers": response.headers, "text": response.text,
                 "body": body, "elapsed_ms": response.elapsed_ms}
-        return StepResult(ok=True, changed=args.method not in ("GET", "HEAD"),
+        return StepResult(changed=args.method not in ("GET", "HEAD"),
                           message=f"{response.what} -> {response.status} {response.reason}", data=data)

@@ -44,6 +44,7 @@ def _command(args: ServiceArgs) -> str:
 class ServiceAction(Action):
     name = "service"
     Args = ServiceArgs
+    changes_state = True  # a restart, start or stop (a status only reads, but is rare here)
 
     def commands(self, args: ServiceArgs) -> list[str]:
         return [_command(args)] + (["utils service list"] if args.verify else [])
@@ -79,4 +80,4 @@ class ServiceAction(Action):
                 problems.append(f"`utils service list` shows {args.name} {status.state}")
         if problems:
             raise StepFailed("; ".join(problems), data)
-        return StepResult(ok=True, changed=True, message=f"{args.name} {' -> '.join(states)}", data=data)
+        return StepResult(changed=True, message=f"{args.name} {' -> '.join(states)}", data=data)

@@ -132,6 +132,7 @@ async def reset_once(channel: VOSChannel, command: str, password: Secret, timeou
 
 class UIPasswordResetAction(Action):
     name = "ui_password_reset"
+    changes_state = True
     Args = UIPasswordArgs
 
     def secret_references(self, args: UIPasswordArgs) -> list[str]:
@@ -206,6 +207,6 @@ class UIPasswordResetAction(Action):
                 f"admin UI password now, is in {path} (readable only by you); sign in with it or run this step "
                 "again, then delete the file.", {**data, "temporary_password_file": str(path)}) from None
         path.unlink(missing_ok=True)  # the original is confirmed: the temporary one is nobody's password now
-        return StepResult(ok=True, changed=True,
+        return StepResult(changed=True,
                           message=f"admin UI password reset twice with {used!r} (temporary, then the original): "
                                   "the account is unlocked", data={**data, "resets": 2})

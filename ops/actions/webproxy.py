@@ -45,6 +45,7 @@ def _command(args: WebproxyArgs) -> str:
 
 class WebproxyCacheClearAction(Action):
     name = "webproxy_cache_clear"
+    changes_state = True
     Args = WebproxyArgs
 
     def commands(self, args: WebproxyArgs) -> list[str]:
@@ -61,4 +62,4 @@ class WebproxyCacheClearAction(Action):
         data = {"command": command, "output": output, "cleared": cleared or []}
         if cleared is None:
             raise StepFailed(f"{command!r} did not report a cleared cache: {one_line(output)}", data)
-        return StepResult(ok=True, changed=True, message=f"cleared {', '.join(cleared)} cache", data=data)
+        return StepResult(changed=True, message=f"cleared {', '.join(cleared)} cache", data=data)

@@ -20,10 +20,7 @@ from typing import Any
 
 import asyncssh
 
-from ops import sshpatches
 from ops.lab.logtree import LogFile
-
-sshpatches.apply()
 
 # What the SFTP client of older VOS releases offers, and nothing else.
 LEGACY_ALGS: dict[str, list[str]] = {

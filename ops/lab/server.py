@@ -23,19 +23,16 @@ from typing import Any
 
 import asyncssh
 
-from ops import sshpatches
 from ops.lab import faults, logtree
 from ops.lab.accounts import AdminUIAccount
 from ops.lab.commands import UNSUCCESSFUL, CommandContext, QuitSession, load_handlers
 from ops.lab.handlers.services import DEFAULT_SERVICES
-from ops.lab.hostile import HostileProfile
 from ops.lab.logtree import LogFile
+from ops.lab.options import LabConfig
 from ops.lab.push import VOS_KEX, PushRecord
 from ops.lab.rest.server import RestServer
 from ops.lab.sshd import SshdFront
 from ops.lab.terminal import Exchange, Interrupted, SessionClosed, Terminal, TtyModes
-
-sshpatches.apply()
 
 __all__ = ["LabAppliance", "LabConfig", "PushRecord", "run_forever"]
 
@@ -52,62 +49,6 @@ BANNER = (
     "\t10240 Mbytes RAM\n"
     "\n"
 )
-
-
-@dataclass
-class LabConfig:
-    """How one lab appliance looks and misbehaves."""
-
-    hostname: str = "finesse-a"
-    username: str = "admin"
-    password: str = "lab-Admin-pw1"
-    # ("keyboard-interactive",) models CUCM releases that refuse plain password auth.
-    auth_methods: tuple[str, ...] = ("password", "keyboard-interactive")
-    log_root: Path | None = None  # None: generate a tree in a temp dir removed on stop()
-    seed: int = 0
-    now: float | None = None  # None: time.time() at start
-    page_lines: int = 20
-    banner_delay: float = 0.0
-    output_chunk: int = 0
-    output_delay: float = 0.0
-    nested_layout: bool = False
-    sftp_legacy_only: bool = False
-    version: str = "12.6.1.10000-5"
-    transfer_delay: float = 0.0
-    transfer_rate: int = 0  # bytes a second each push writes at, as over a slow WAN link (0: no limit)
-    faults: tuple[str, ...] = ()  # see ops.lab.faults.FAULTS
-    clock_skew: float = 0.0  # seconds the appliance's clock is ahead (negative: behind)
-    # The Finesse admin UI account (ops.lab.accounts.AdminUIAccount).
-    ui_username: str = "admin"
-    ui_password: str = "Finesse-UI-pw1"
-    # Older releases only know `utils reset_ui_administrator_password`.
-    ui_reset_command: str = "utils reset_application_ui_administrator_password"
-    ui_reset_breaks_after: int | None = None  # fault: resets after this many successful ones fail
-    # `show network status`: agents on the desktop (8445) and on XMPP over BOSH (7443).
-    desktop_clients: int = 12
-    xmpp_clients: int = 12
-    service_delay: float = 0.02  # between the status lines of `utils service restart`
-    service_fails: bool = False  # fault: a (re)started service stays STOPPED
-    webproxy_fails: bool = False  # fault: `utils webproxy cache clear` fails
-    # The REST side (ops.lab.rest): Finesse and Genesys Web Services over HTTPS on one port.
-    rest: bool = True
-    finesse_status: str = "IN_SERVICE"
-    finesse_role: str = "primary"  # or "secondary": which node of the cluster this one is
-    finesse_peer: str | None = None  # the other node's hostname (default: "<hostname>-peer")
-    deployment_type: str = "UCCE"
-    agent_password: str = "Agent-pw-1"  # every lab agent's password (Finesse User and GWS)
-    gws_version: str = "8.5.201.09"
-    gws_delay: float = 0.2  # seconds between a GWS operation's statusCode 0 and the state change
-    agent_state_stuck: bool = False  # fault: agent state changes are accepted but never happen
-    rest_malformed: bool = False  # fault: XML and JSON bodies are cut off halfway
-    hostile: HostileProfile | None = None  # the hostile terminal profile (ops.lab.hostile)
-    # Behind Debian's OpenSSH sshd, the CLI the login program on a real pty (ops.lab.sshd);
-    # its pushes then use OpenSSH's own sftp client.
-    sshd: bool = False
-    # How passwords typed at the CLI are echoed: "stars" (one * each), "clear" (as typed: some
-    # releases' prompts do), "mangled" (each character, a backspace, then *: `c\b*`).
-    secret_echo: str = "stars"
-    rest_echo_requests: bool = False  # every REST reply carries the request's headers back (a debug proxy)
 
 
 @dataclass

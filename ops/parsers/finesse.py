@@ -10,7 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from ops.rest.http import RestParseError, local_name, parse_xml, xml_to_data
+from ops.parsers.xml import ParseError, local_name, parse_xml, xml_to_data
 
 __all__ = ["METRICS", "FinesseParseError", "not_in_service", "parse_performance", "parse_system_info",
            "parse_user"]
@@ -18,14 +18,14 @@ __all__ = ["METRICS", "FinesseParseError", "not_in_service", "parse_performance"
 IN_SERVICE = "IN_SERVICE"
 
 
-class FinesseParseError(RestParseError):
+class FinesseParseError(ParseError):
     """A Finesse body that is not the document it should be."""
 
 
 def _root(text: str, expected: str, where: str) -> ET.Element:
     try:
         root = parse_xml(text, where)
-    except RestParseError as exc:
+    except ParseError as exc:
         raise FinesseParseError(str(exc)) from None
     if local_name(root.tag) != expected:
         raise FinesseParseError(f"{where}: expected a <{expected}> document, got <{local_name(root.tag)}>")

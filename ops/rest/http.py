@@ -10,7 +10,6 @@ password never in it.
 from __future__ import annotations
 
 import json
-import re
 import ssl
 import time
 import xml.etree.ElementTree as ET
@@ -21,10 +20,12 @@ from typing import Any
 
 import httpx
 
+from ops.parsers.xml import ParseError, local_name, snippet, xml_to_data
+from ops.parsers.xml import parse_xml as _parse_xml
 from ops.secrets import Secret, mask, register_basic_auth
 
 __all__ = ["Endpoint", "Response", "RestClient", "RestError", "RestHTTPError", "RestParseError",
-           "parse_xml", "xml_to_data"]
+           "local_name", "parse_xml", "xml_to_data"]
 
 Log = Callable[[str], None]
 
@@ -45,7 +46,7 @@ class RestHTTPError(RestError):
         self.status = response.status
 
 
-class RestParseError(RestError):
+class RestParseError(RestError, ParseError):
     """The server's body is not the JSON or XML it claims to be."""
 
 
@@ -75,60 +76,12 @@ def ssl_context(verify: bool, ca_bundle: Path | None) -> ssl.SSLContext | bool:
     return context
 
 
-def _snippet(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "..."
-
-
-_NS_RE = re.compile(r"^\{[^}]*\}")
-
-
-def _unbound_prefixes(text: str) -> list[str]:
-    declared = set(re.findall(r"xmlns:([A-Za-z_][\w.-]*)\s*=", text))
-    used = set(re.findall(r"</?([A-Za-z_][\w.-]*):[A-Za-z_]", text))
-    return sorted(used - declared - {"xml"})
-
-
 def parse_xml(text: str, where: str = "the response") -> ET.Element:
-    """Parse XML; prefixes used without a declaration (as in some Finesse samples) are tolerated."""
+    """`ops.parsers.xml.parse_xml`, failing as a RestParseError."""
     try:
-        return ET.fromstring(text)
-    except ET.ParseError as exc:
-        prefixes = _unbound_prefixes(text)
-        if "unbound prefix" in str(exc) and prefixes:
-            declarations = " ".join(f'xmlns:{p}="urn:undeclared:{p}"' for p in prefixes)
-            patched = re.sub(r"(<(?!\?)[A-Za-z_][\w.:-]*)", rf"\1 {declarations}", text, count=1)
-            try:
-                return ET.fromstring(patched)
-            except ET.ParseError:
-                pass
-        raise RestParseError(f"malformed XML in {where}: {exc} (body starts: {_snippet(text)!r})") from None
-
-
-def local_name(tag: str) -> str:
-    return _NS_RE.sub("", tag).split(":")[-1]
-
-
-def xml_to_data(element: ET.Element) -> Any:
-    """A generic mapping of XML: a leaf is its text, repeated children become lists, attributes `@name`."""
-    children = list(element)
-    attributes = {f"@{local_name(k)}": v for k, v in element.attrib.items() if not k.startswith("{http://www.w3")}
-    if not children:
-        text = (element.text or "").strip()
-        if attributes:
-            return {**attributes, **({"#text": text} if text else {})}
-        return text
-    data: dict[str, Any] = dict(attributes)
-    for child in children:
-        key = local_name(child.tag)
-        value = xml_to_data(child)
-        if key in data:
-            if not isinstance(data[key], list):
-                data[key] = [data[key]]
-            data[key].append(value)
-        else:
-            data[key] = value
-    return data
+        return _parse_xml(text, where)
+    except ParseError as exc:
+        raise RestParseError(str(exc)) from None
 
 
 @dataclass
@@ -156,7 +109,7 @@ class Response:
             return json.loads(self.text)
         except ValueError as exc:
             raise RestParseError(f"malformed JSON from {self.what} (HTTP {self.status}): {exc} "
-                                 f"(body starts: {_snippet(self.text)!r})") from None
+                                 f"(body starts: {snippet(self.text)!r})") from None
 
     def xml(self) -> ET.Element:
         return parse_xml(self.text, f"the response to {self.what} (HTTP {self.status})")
@@ -290,7 +243,7 @@ class RestClient:
                         " locked after repeated failed sign-ins)")
         detail = response.api_error()
         if detail:
-            message += f" [server: {_snippet(detail, 160)}]"
+            message += f" [server: {snippet(detail, 160)}]"
         return message
 
 

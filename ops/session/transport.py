@@ -14,12 +14,9 @@ from typing import Any
 
 import asyncssh
 
-from ops import sshpatches
 from ops.secrets import Secret
 from ops.session.errors import AuthError, ConnectError, HostKeyError
 from ops.session.hostkey import ACCEPT_NEW, STRICT, HostKeyPolicy
-
-sshpatches.apply()
 
 __all__ = ["ACCEPT_NEW", "STRICT", "HostKeyPolicy", "Target", "connect", "open_shell"]
 
