@@ -88,6 +88,8 @@ class HostFields(_Strict):
     known_hosts: str | None = None
     connect_timeout: float | None = Field(None, gt=0)
     retries: int | None = Field(None, ge=0, le=10)
+    settle: float | None = Field(None, ge=0, le=10, description="seconds the line must stay quiet after the "
+                                 "first prompt before anything is typed (default 0.5; the prompt may be redrawn)")
     timezone: ZoneName | None = Field(None, description="the appliance's time zone (IANA), for abstime conversion")
     lab: bool | dict[str, Any] | None = None
     rest: RestFields | None = None
@@ -168,6 +170,7 @@ class Host:
     groups: list[str]
     vars: dict[str, Any]
     retries: int = 2
+    settle: float = 0.5
     timezone: str | None = None
     password: Secret | None = field(default=None, repr=False)
     rest: RestFields = field(default_factory=RestFields)
@@ -342,7 +345,8 @@ def _build_host(doc: Document, name: str, fields: HostFields, model: InventoryFi
     return Host(name=name, address=address or "127.0.0.1", port=pick("port") or 22, username=username,
                 password_ref=password_ref, host_key=policy, connect_timeout=pick("connect_timeout") or 30.0,
                 lab=lab, groups=groups, vars=variables, timezone=pick("timezone"),
-                retries=pick("retries") if pick("retries") is not None else 2, rest=rest)
+                retries=pick("retries") if pick("retries") is not None else 2, rest=rest,
+                settle=pick("settle") if pick("settle") is not None else 0.5)
 
 
 def _merge_rest(doc: Document, defaults: RestFields | None, own: RestFields | None) -> RestFields:

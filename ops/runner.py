@@ -150,7 +150,8 @@ class HostRun(HostContext):
                 self.transcript = Transcript(self.host_dir / "transcript.log")
             options = self.runner.options
             settings = DriverOptions(retries=self.host.retries, backoff=options.retry_backoff,
-                                     timeout=options.command_timeout, login_timeout=options.login_timeout)
+                                     timeout=options.command_timeout, login_timeout=options.login_timeout,
+                                     settle=self.host.settle)
             self._driver = Driver(self.target, self.transcript, settings,
                                   on_retry=lambda text: self.runner.on_event(Notice(self.host.name, text)))
         return await self._driver.open()

