@@ -162,7 +162,8 @@ class Secret:
         return isinstance(other, Secret) and _stdlib_secrets.compare_digest(self._value, other._value)
 
     def __hash__(self) -> int:
-        return hash(("Secret", self.source))
+        # Equal secrets (same value, whatever their references) must hash alike.
+        return hash(("Secret", self._value))
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("a Secret cannot be pickled")

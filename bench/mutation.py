@@ -1,0 +1,227 @@
+"""Mutation testing of the modules that hold the README's guarantees (issue "Every guarantee proven", item 2).
+
+Tool: mutmut 3.x (`pip install "mutmut>=3.8"`). Chosen over cosmic-ray because it forks each mutant from a
+process that has already imported pytest and the test modules, and runs only the tests that reach the
+mutated function (it records that once, first): a mutant costs a fraction of a second here instead of a
+fresh `pytest` start per mutant, which matters on a 2-core machine. It mutates function bodies only and
+switches mutants at run time through a trampoline, so one copy of the tree serves every mutant.
+
+mutmut writes a `mutants/` tree beside the project's sources, so each module is run on its own copy of
+the repository under a scratch directory (never inside the work tree):
+
+    python bench/mutation.py                       # every module below
+    python bench/mutation.py secrets hostkey       # some of them
+    python bench/mutation.py --list-survivors      # and print each surviving mutant's diff
+    python bench/mutation.py --workdir /tmp/mut    # where the copies go ($TMPDIR/finesse-mutation)
+
+It prints: module | mutants | killed | survived | timeout | equiv | score, where score is
+(killed + timeout) / (mutants - equivalent). Mutants no selected test reaches ("no tests") count as survived.
+The exit status is 1 if a module scores under --min-score (90 by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Target:
+    name: str
+    files: list[str]  # only these are mutated
+    tests: list[str]  # the tests that prove the module's guarantees (a fast subset)
+    deselect: str = ""  # a pytest -k expression: slow tests that start many labs
+    functions: list[str] = field(default_factory=list)  # mutant name globs; empty: the whole file
+
+
+TARGETS = [
+    Target("secrets", ["ops/secrets.py"],
+           ["tests/test_secrets_scan.py", "tests/test_loader_bounds.py", "tests/test_preflight.py",
+            "tests/test_mutants_secrets.py"],
+           # One playbook of the end-to-end scan (the others start a lab each and prove nothing more about
+           # this module); the masking-off checks replace Masker.mask and so cannot see a mutant of it.
+           deselect="not (test_no_secret_in_run_directory_output_or_logs and not health-check)"
+                    " and not test_the_scan_sees_a_leak_when_masking_is_off"
+                    " and not test_a_catastrophic_fail_when_fails"),
+    Target("patterns", ["ops/patterns.py"],
+           ["tests/test_loader_bounds.py", "tests/test_mutants_patterns.py"]),
+    Target("yamlsource", ["ops/yamlsource.py"],
+           ["tests/test_bad_inputs.py", "tests/test_loader_bounds.py", "tests/test_mutants_yamlsource.py"],
+           deselect="not test_a_catastrophic_fail_when_fails"),
+    # hostkey.py and the host-key policy in transport.py (not open_shell or the error wording helper).
+    Target("hostkey", ["ops/session/hostkey.py", "ops/session/transport.py"],
+           ["tests/test_transport.py", "tests/test_mutants_hostkey.py"],
+           functions=["ops.session.hostkey.*", "ops.session.transport.x__key_label__mutmut_*",
+                      "ops.session.transport.x__read_known_hosts__mutmut_*",
+                      "ops.session.transport.xǁ_HostKeyCheckǁ*", "ops.session.transport.x_connect__mutmut_*"]),
+    Target("parsers.activelog", ["ops/parsers/activelog.py"],
+           ["tests/test_parsers_activelog.py", "tests/test_pull_e2e.py", "tests/test_faults.py",
+            "tests/test_mutants_activelog.py"],
+           deselect="not twenty_hosts"),
+    # The arrival checks: what the appliance announced against what arrived whole, and what is missing.
+    Target("actions.activelog", ["ops/actions/activelog.py"],
+           ["tests/test_parsers_activelog.py", "tests/test_pull_e2e.py", "tests/test_faults.py",
+            "tests/test_mutants_activelog.py"],
+           deselect="not twenty_hosts",
+           functions=["ops.actions.activelog.x\u01c1ActivelogAction\u01c1_pull__mutmut_*",
+                      "ops.actions.activelog.x\u01c1ActivelogAction\u01c1_missing__mutmut_*",
+                      "ops.actions.activelog.x\u01c1ActivelogAction\u01c1_listing__mutmut_*",
+                      "ops.actions.activelog.x__failure_message__mutmut_*"]),
+    Target("channel", ["ops/session/channel.py"],
+           ["tests/test_session_channel.py", "tests/test_session_invariants.py", "tests/test_mutants_channel.py"]),
+]
+
+# Surviving mutants that cannot change behaviour, with the reason. Keys are mutmut's mutant names; they
+# shift when the mutated function changes, and a stale key is reported (so it is looked at again).
+EQUIVALENT: dict[str, str] = {
+    # secrets
+    "ops.secrets.x_resolve__mutmut_49": "read(MAX + 2) for read(MAX + 1): any length over MAX is refused either way",
+    "ops.secrets.x\u01c1Masker\u01c1register__mutmut_9": 'quote(safe="XXXX") for safe="": X is never quoted',
+    "ops.secrets.x\u01c1Secret\u01c1__hash____mutmut_2": "another constant tag in the hashed tuple: hashes only group",
+    "ops.secrets.x\u01c1Secret\u01c1__hash____mutmut_3": "same as _2 (tag 'secret')",
+    "ops.secrets.x\u01c1Secret\u01c1__hash____mutmut_4": "same as _2 (tag 'SECRET')",
+    # patterns
+    "ops.patterns.x_compile_pattern__mutmut_1": "default flags 1 is regex.TEMPLATE, a no-op kept for re compatibility",
+}
+
+ALSO_COPY = ["inventory.yaml", "playbooks/", "bench/", "README.md"]
+STATUS = re.compile(r"^\s+(\S+): (.+)$")
+IGNORE = shutil.ignore_patterns(".venv", ".git", "mutants", "__pycache__", ".pytest_cache", ".mypy_cache",
+                                ".ruff_cache", ".hypothesis", "*.egg-info")
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "]"
+
+
+def prepare(target: Target, workdir: Path) -> Path:
+    """A fresh copy of the repository with a [tool.mutmut] section for `target`."""
+    copy = workdir / target.name
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(REPO, copy, ignore=IGNORE)
+    tests = [t for t in target.tests if (REPO / t).exists()]
+    selection = list(tests)
+    if target.deselect:
+        selection += ["-k", target.deselect]
+    config = (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["ops"]\n'
+        # mutmut runs the tests inside mutants/: the files they read from the repository must be there too.
+        f"also_copy = {_toml_list(ALSO_COPY)}\n"
+        f"only_mutate = {_toml_list(target.files)}\n"
+        f"pytest_add_cli_args = {_toml_list(['-p', 'no:cacheprovider', '-p', 'no:xdist', '-q'])}\n"
+        f"pytest_add_cli_args_test_selection = {_toml_list(selection)}\n"
+        "use_git_change_detection = false\n"
+        "timeout_multiplier = 5.0\n"
+        "timeout_constant = 10.0\n"
+    )
+    pyproject = copy / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + config)
+    return copy
+
+
+def mutmut(copy: Path, *args: str, log: Path | None = None) -> str:
+    binary = Path(sys.executable).parent / "mutmut"
+    env = dict(os.environ, TMPDIR=str(copy.parent / "tmp"), PYTHONDONTWRITEBYTECODE="1")
+    (copy.parent / "tmp").mkdir(exist_ok=True)
+    done = subprocess.run([str(binary), *args], cwd=copy, env=env, capture_output=True, text=True)
+    if log is not None:
+        log.write_text(done.stdout + done.stderr)
+    return done.stdout + done.stderr
+
+
+def _wanted(name: str, target: Target) -> bool:
+    if not target.functions:
+        return True
+    from fnmatch import fnmatch
+
+    return any(fnmatch(name, pattern) for pattern in target.functions)
+
+
+def run_target(target: Target, workdir: Path, children: int) -> dict[str, str]:
+    copy = prepare(target, workdir)
+    mutmut(copy, "run", "--max-children", str(children), *target.functions, log=workdir / f"{target.name}.log")
+    statuses: dict[str, str] = {}
+    for line in mutmut(copy, "results", "--all", "true").splitlines():
+        match = STATUS.match(line)
+        if match and _wanted(match.group(1), target):
+            statuses[match.group(1)] = match.group(2).strip()
+    return statuses
+
+
+def summarize(name: str, statuses: dict[str, str]) -> tuple[list[str], list[str]]:
+    killed = sum(s in ("killed", "caught by type check") for s in statuses.values())
+    timeout = sum(s == "timeout" for s in statuses.values())
+    equivalent = [m for m, s in statuses.items() if m in EQUIVALENT and s != "killed"]
+    survived = [m for m, s in statuses.items()
+                if s not in ("killed", "caught by type check", "timeout") and m not in EQUIVALENT]
+    total = len(statuses)
+    tested = total - len(equivalent)
+    score = 100.0 * (killed + timeout) / tested if tested else 0.0
+    print(f"| {name} | {total} | {killed} | {len(survived)} | {timeout} | {len(equivalent)} | {score:.1f}% |",
+          flush=True)
+    return survived, equivalent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help="names from: " + ", ".join(t.name for t in TARGETS))
+    parser.add_argument("--workdir", type=Path,
+                        default=Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "finesse-mutation")
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--min-score", type=float, default=90.0)
+    parser.add_argument("--list-survivors", action="store_true", help="print each survivor's diff")
+    args = parser.parse_args(argv)
+    targets = [t for t in TARGETS if not args.modules or t.name in args.modules]
+    if args.modules and len(targets) != len(args.modules):
+        parser.error("unknown module: " + ", ".join(set(args.modules) - {t.name for t in TARGETS}))
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if REPO in args.workdir.resolve().parents or args.workdir.resolve() == REPO:
+        parser.error("--workdir must be outside the repository")
+
+    print("| module | mutants | killed | survived | timeout | equiv | score |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
+    failing = False
+    report: list[tuple[Target, list[str]]] = []
+    seen: set[str] = set()
+    for target in targets:
+        statuses = run_target(target, args.workdir, args.max_children)
+        seen |= set(statuses)
+        if not statuses or all(s == "not checked" for s in statuses.values()):
+            print(f"| {target.name} | mutmut found nothing: see {args.workdir / (target.name + '.log')} |")
+            failing = True
+            continue
+        survived, _ = summarize(target.name, statuses)
+        tested = len(statuses) - sum(m in EQUIVALENT for m in statuses)
+        failing |= tested > 0 and 100.0 * (tested - len(survived)) / tested < args.min_score
+        report.append((target, [f"{m} ({statuses[m]})" for m in survived]))
+    for target, survived in report:
+        if survived:
+            print(f"\nsurvivors in {target.name}:")
+            for line in survived:
+                print("  " + line)
+                if args.list_survivors:
+                    diff = mutmut(args.workdir / target.name, "show", line.split()[0])
+                    print("    " + "\n    ".join(diff.strip().splitlines()[1:]))
+    stale = [m for m in EQUIVALENT if m not in seen and any(m.startswith(_prefix(t)) for t in targets)]
+    if stale:
+        print("\nequivalent-mutant entries that no longer match a mutant (look again):", *stale, sep="\n  ")
+    return 1 if failing else 0
+
+
+def _prefix(target: Target) -> str:
+    return target.files[0][:-3].replace("/", ".") + "."
+
+
+if __name__ == "__main__":
+    sys.exit(main())
