@@ -270,26 +270,26 @@ class Terminal:
         if self._pump is None:
             self._pump = asyncio.get_running_loop().create_task(self._pump_input())
 
+    async def _next_input(self) -> str | None:
+        """The next input as text (CTRL_C for a break or a signal), None at the end of input."""
+        while True:
+            try:
+                data = await self._stdin.read(4096)
+            except asyncssh.TerminalSizeChanged:
+                continue
+            except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+                return CTRL_C
+            return self._decoder.decode(data) if data else None
+
     async def _pump_input(self) -> None:
         """Read input as it arrives and echo it at once, as a pty's line discipline does."""
         try:
-            while True:
-                try:
-                    data = await self._stdin.read(4096)
-                except asyncssh.TerminalSizeChanged:
-                    continue
-                except (asyncssh.BreakReceived, asyncssh.SignalReceived):
-                    self._pending += CTRL_C
-                    self._input.set()
-                    continue
-                if not data:
-                    self._eof = "end of input"
-                    return
-                text = self._decoder.decode(data)
-                if self._echo_on:
+            while (text := await self._next_input()) is not None:
+                if self._echo_on and text != CTRL_C:
                     self._echo_now(text)
                 self._pending += text
                 self._input.set()
+            self._eof = "end of input"
         except (BrokenPipeError, ConnectionError, asyncssh.Error) as exc:
             self._eof = str(exc) or type(exc).__name__
         finally:
@@ -327,21 +327,14 @@ class Terminal:
                 self._input.clear()
                 await self._input.wait()
             return
-        while True:
+        while not self._pending:
             try:
-                data = await self._stdin.read(4096)
-            except asyncssh.TerminalSizeChanged:
-                continue
-            except (asyncssh.BreakReceived, asyncssh.SignalReceived):
-                self._pending += CTRL_C
-                return
+                text = await self._next_input()
             except (BrokenPipeError, ConnectionError, asyncssh.Error) as exc:
                 raise SessionClosed(str(exc)) from exc
-            if not data:
+            if text is None:
                 raise SessionClosed("end of input")
-            self._pending += self._decoder.decode(data)
-            if self._pending:
-                return
+            self._pending += text
 
     async def getch(self) -> str:
         """The next input character, without echo; a CR LF pair yields only the CR."""
