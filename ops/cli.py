@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="count", default=0, help="print every step event")
     run.add_argument("-o", "--output", type=Path, default=Path("collected"), help="where run directories go")
     run.add_argument("-f", "--forks", type=_positive, default=20, help="hosts run at once (default 20)")
-    run.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a silent appliance")
+    run.add_argument("--timeout", type=_seconds, default=60.0, help="seconds to wait for a silent appliance")
     run.add_argument("--no-progress", action="store_true", help="plain lines instead of the live table")
     run.add_argument("--resume", metavar="RUN_ID", help="run again into that run directory (a run id under "
                      "--output, a run directory, or 'latest': this playbook's newest run), fetching only the "
@@ -73,6 +74,17 @@ def _version() -> str:
         from ops import __version__
 
         return __version__
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds: finite and above zero (nan, inf and negatives are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of seconds above 0")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -234,6 +246,12 @@ def _run(args: argparse.Namespace) -> int:
         progress.stop()
         _err(f"refused: {exc}")
         return EXIT_LOCKED
+    except OSError as exc:  # a full disk, a read-only or vanished output directory
+        progress.stop()
+        where = f" {exc.filename}" if exc.filename else ""
+        _err(f"the run stopped: cannot write{where}: {exc.strerror or exc}")
+        _err(f"what was written is under {options.output / runner.run_id}")
+        return EXIT_FAILED
     except ResumeError as exc:
         progress.stop()
         _err(str(exc))

@@ -109,6 +109,11 @@ def prune(output: Path, playbook: Path, keep: Keep, current: Path, statuses: dic
         doomed = [r for r in runs if (r / "report.json").stat().st_mtime < cutoff]
     spared = {last_good[h] for h, s in statuses.items() if s != "ok" and h in last_good}
     doomed = [r for r in doomed if r not in spared]
+    removed = []
     for run_dir in doomed:
+        if run_dir.is_symlink():
+            continue  # never followed, never reported removed: a link is not a run of ours
         shutil.rmtree(run_dir, ignore_errors=True)
-    return doomed
+        if not run_dir.exists():
+            removed.append(run_dir)
+    return removed

@@ -10,14 +10,17 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ops.fileio import file_mode, write_atomic
 
+log = logging.getLogger(__name__)
 STATE_DIR = ".state"
 
 
@@ -50,20 +53,33 @@ class PullState:
         self.path = output / STATE_DIR / f"{playbook_key(playbook)}.json"
         self._data: dict[str, dict[str, Any]] = {}
         self._dirty = False
+        self.warning: str | None = None
         try:
             loaded = json.loads(self.path.read_text())
-            if isinstance(loaded, dict) and isinstance(loaded.get("hosts"), dict):
-                self._data = loaded["hosts"]
+            if not (isinstance(loaded, dict) and isinstance(loaded.get("hosts"), dict)):
+                raise ValueError("not a pull state (a mapping with hosts:)")
+            self._data = {h: v for h, v in loaded["hosts"].items() if isinstance(v, dict)}
         except FileNotFoundError:
             pass
         except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot read pull state {self.path}: {exc}") from None
+            # A damaged state must not fail every later pull: it is moved aside, named, and this
+            # run pulls its whole window, as a first run would.
+            aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
+            try:
+                self.path.replace(aside)
+            except OSError:
+                aside = self.path
+            self.warning = (f"the pull state {self.path} could not be read ({exc}); kept as {aside.name}, "
+                            "and this run pulls the whole window")
+            log.warning("%s", self.warning)
 
     def get(self, host: str, step: str) -> StepState | None:
         entry = self._data.get(host, {}).get(step)
         if not isinstance(entry, dict) or not isinstance(entry.get("started"), (int, float)):
             return None
-        return StepState(float(entry["started"]), dict(entry.get("files", {})))
+        files = entry.get("files", {})
+        return StepState(float(entry["started"]), {str(k): str(v) for k, v in files.items()}
+                         if isinstance(files, dict) else {})
 
     def record(self, host: str, step: str, started: float, files: dict[str, str]) -> None:
         """A successful pull that started at `started` and whose window held `files` (path -> sha256).

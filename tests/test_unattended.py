@@ -400,3 +400,49 @@ def test_resume_on_a_restarted_lab_fetches_nothing_new_within_the_hour(tmp_path:
     assert first.hosts["node1"].steps[0].data["files_received"] > 0, first.hosts["node1"].steps[0].message
     assert second.hosts["node1"].steps[0].message == "nothing missing", [s.message for s in second.hosts["node1"].steps]
     assert json.loads(manifest.read_text()) == before
+
+
+@pytest.mark.parametrize("damage", ["{not json", "[1, 2]", '{"hosts": {"node1": "x"}}',
+                                    '{"hosts": {"node1": {"pull": {"started": 1, "files": [1]}}}}'])
+def test_a_damaged_pull_state_is_set_aside_and_the_pull_still_works(damage: str, tmp_path: Path) -> None:
+    """A damaged .state file made every later `since: last` pull fail; now it is kept aside, named, and
+    the run pulls its whole window, as a first run would."""
+    state = PullState(tmp_path / "out", tmp_path / "book.yaml")
+    state.path.parent.mkdir(parents=True)
+    state.path.write_text(damage)
+    again = PullState(tmp_path / "out", tmp_path / "book.yaml")
+    assert again.get("node1", "pull") is None or again.get("node1", "pull").files == {}  # type: ignore[union-attr]
+    if damage in ("{not json", "[1, 2]"):
+        assert again.warning and "could not be read" in again.warning
+        assert list(state.path.parent.glob("*.damaged-*")) and not state.path.exists()
+    again.record("node1", "pull", 5.0, {"a.log": "0" * 64})
+    again.save()
+    assert PullState(tmp_path / "out", tmp_path / "book.yaml").get("node1", "pull") is not None
+
+
+def test_retention_never_reports_a_symlinked_run_removed(tmp_path: Path) -> None:
+    from ops.retention import Keep, prune
+
+    out = tmp_path / "out"
+    book = tmp_path / "book.yaml"
+    runs = []
+    for i in range(3):
+        run_dir = out / f"2026120{i}T000000Z-000{i}"
+        run_dir.mkdir(parents=True)
+        (run_dir / "report.json").write_text(f'{{"schema_version": 1, "playbook": "{book}", '
+                                             f'"started": "2026-12-0{i}", "hosts": {{}}}}')
+        runs.append(run_dir)
+    elsewhere = tmp_path / "elsewhere"
+    runs[0].rename(elsewhere)
+    runs[0].symlink_to(elsewhere, target_is_directory=True)
+    removed = prune(out, book, Keep(runs=1), runs[2], {})
+    assert runs[0] not in removed and (elsewhere / "report.json").exists()
+    assert removed == [runs[1]] and not runs[1].exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "soon"])
+def test_timeout_must_be_a_finite_number_of_seconds(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "x.yaml", "--timeout", value])
+    assert info.value.code == 2
+    assert "--timeout" in capsys.readouterr().err
