@@ -20,7 +20,7 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 # What a document may expand to, aliases followed (a few hundred bytes of nested aliases expand
 # to billions of values: every later walk, validation and templating, would take that long), and
 # how deep it may nest.
-MAX_NODES = 200_000
+MAX_NODES = 1_000_000
 MAX_DEPTH = 64
 
 
@@ -75,7 +75,8 @@ def dotted(loc: Iterable[str | int]) -> str:
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    """PyYAML's safe loader, refusing duplicate keys. The pure-Python one, whatever PyYAML was built
+    with: libyaml words its errors otherwise, and an admin's error must read the same everywhere."""
 
 
 def _no_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
