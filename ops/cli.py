@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("-i", "--inventory", type=Path, default=Path("inventory.yaml"),
                           help="the inventory to check against (default: inventory.yaml, as `ops run`)")
 
+    init = sub.add_parser("init", help="write a starter inventory (two lab hosts, a real one to fill in) and the "
+                          "shipped playbooks into a directory")
+    init.add_argument("directory", nargs="?", type=Path, default=Path("."))
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+
     lab = sub.add_parser("lab", help="run a lab appliance (VOS CLI emulator) in the foreground")
     lab.add_argument("--host", default="127.0.0.1")
     lab.add_argument("--port", type=int, default=2222)
@@ -150,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "init":
+            return _init(args)
         if args.command in _ARTIFACT_COMMANDS:
             return _ARTIFACT_COMMANDS[args.command](args)
         return _lab(args)
@@ -175,6 +182,30 @@ def _load(args: argparse.Namespace, inventory_path: Path | None) -> tuple[Playbo
     except InputError as exc:
         _err(str(exc))
         return None
+
+
+def _init(args: argparse.Namespace) -> int:
+    """`ops init [DIR]`: the starter files from the package, so a `pip install` needs no clone."""
+    from importlib.resources import files
+
+    from ops.fileio import write_atomic
+
+    starter = files("ops") / "starter"
+    items = [("inventory.yaml", starter / "inventory.yaml")]
+    items += [(f"playbooks/{entry.name}", entry) for entry in sorted((starter / "playbooks").iterdir(),
+                                                                     key=lambda e: e.name)
+              if entry.name.endswith(".yaml")]
+    target: Path = args.directory
+    existing = [name for name, _ in items if (target / name).exists()]
+    if existing and not args.force:
+        _err(f"{target}: {', '.join(existing)} exist already; nothing was written (--force overwrites)")
+        return EXIT_BAD_INPUT
+    for name, source in items:
+        write_atomic(target / name, source.read_text(encoding="utf-8"))
+    print(f"wrote {target / 'inventory.yaml'} (two lab appliances, a real node to fill in) and "
+          f"{len(items) - 1} playbooks in {target / 'playbooks'}")
+    print(f"next: cd {target} && ops run playbooks/pull-desktop-logs.yaml")
+    return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:

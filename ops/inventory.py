@@ -121,6 +121,14 @@ class ReceiverFields(_Strict):
     port: int = Field(0, ge=0, le=65535)
     advertise: str | None = None
     legacy_algorithms: bool = False
+
+    @field_validator("listen", "advertise")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        # `advertise` is typed at the appliance's `SFTP server IP:` question: one plain word.
+        if value is not None and (not value or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value)):
+            raise ValueError("an address or host name: one word, no spaces, line breaks or control characters")
+        return value
     max_bytes_per_host: int | None = Field(None, gt=0)
     max_files_per_host: int | None = Field(None, gt=0)            # files and directories
     max_unauthenticated: int | None = Field(128, gt=0)            # connections not logged in yet

@@ -17,8 +17,8 @@ from tests.helpers import REPO
 def test_the_wheel_carries_the_license_and_py_typed(tmp_path: Path) -> None:
     # Built from a copy: a build writes build/ and *.egg-info beside the sources.
     source = tmp_path / "src"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv*", "bench", "tests", "collected",
-                                                                  "build", "*.egg-info", "__pycache__"))
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "bench", "tests", "collected", "build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
                     str(source)], check=True, capture_output=True, cwd=tmp_path)
     (wheel,) = (tmp_path / "dist").glob("finesse_ops-*.whl")
@@ -26,5 +26,6 @@ def test_the_wheel_carries_the_license_and_py_typed(tmp_path: Path) -> None:
         names = archive.namelist()
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "ops/py.typed" in names
+    assert "ops/starter/inventory.yaml" in names and "ops/starter/playbooks/pull-desktop-logs.yaml" in names
     assert any(n.endswith("/LICENSE") for n in names)
     assert "License: MIT" in metadata
