@@ -6,14 +6,18 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-find_python() {  # VERSION: this machine's interpreter of that version (PATH first, then pyenv's)
-    for candidate in "python$1" /root/.pyenv/versions/"$1".*/bin/python3 "$HOME"/.pyenv/versions/"$1".*/bin/python3; do
-        if command -v "$candidate" >/dev/null 2>&1; then
+find_python() {  # VERSION: this machine's interpreter of that version (pyenv's builds, then PATH)
+    want=$1
+    for candidate in /root/.pyenv/versions/"$want".*/bin/python3 "$HOME"/.pyenv/versions/"$want".*/bin/python3 \
+                     "python$want"; do
+        # A pyenv shim is on PATH whether or not it can run that version: ask the interpreter itself.
+        if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c \
+                "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$want'.split('.'))))" 2>/dev/null; then
             command -v "$candidate"
             return 0
         fi
     done
-    echo "matrix: no Python $1 on this machine (requires-python promises it)" >&2
+    echo "matrix: no Python $want on this machine (requires-python promises it)" >&2
     return 1
 }
 
