@@ -50,6 +50,22 @@ def _entry_point() -> None:
     install()
 
 
+@pytest.fixture(autouse=True)
+def _masker_per_test() -> Iterator[None]:
+    """Each test masks only the secrets it made itself (and the session's): a short test value such
+    as "abc", registered by one test, must not mask three hex digits of another test's sha256."""
+    from ops.secrets import MASKER
+
+    with MASKER._lock:
+        saved = set(MASKER._values)
+    yield
+    with MASKER._lock:
+        if MASKER._values != saved:
+            MASKER._values = saved
+            MASKER._fresh = []
+            MASKER._automaton = None
+
+
 _TEMP_BEFORE: set[str] = set()
 
 
