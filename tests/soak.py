@@ -31,7 +31,7 @@ from ops.lab.server import LabAppliance, LabConfig
 from ops.lab.terminal import Exchange
 from ops.playbook import load_playbook
 from ops.runner import RunOptions, run_playbook
-from tests.helpers import LAB_PASSWORD
+from tests.helpers import LAB_PASSWORD, write_inventory
 
 UI_PASSWORD = "Finesse-UI-pw1"
 PLAYBOOK = """\
@@ -165,15 +165,8 @@ async def soak_batch(tmp: Path, seeds: Sequence[int], *, profile: HostileProfile
                                desktop_clients=3 + seed % 7, service_delay=0.0,
                                hostile=dataclasses.replace(profile, seed=seed))
             labs[config.hostname] = await start_lab(config)
-        inventory_path = tmp / "inventory.yaml"
-        lines = ["defaults:", "  username: admin", "  password: env:OPS_TEST_PW", "groups:",
-                 "  finesse:", f"    hosts: [{', '.join(labs)}]", "hosts:"]
-        for name, lab in labs.items():
-            lines += [f"  {name}:", f"    address: {lab.host}", f"    port: {lab.port}",
-                      f"    host_key: {lab.host_key_fingerprint()}"]
-        inventory_path.write_text("\n".join(lines) + "\n")
         (tmp / "soak.yaml").write_text(PLAYBOOK)
-        inventory = load_inventory(inventory_path)
+        inventory = load_inventory(write_inventory(tmp / "inventory.yaml", labs))
         book = load_playbook(tmp / "soak.yaml", inventory)
         report = await run_playbook(book, inventory, RunOptions(output=tmp / "collected", forks=forks,
                                                                 command_timeout=30))
