@@ -1,6 +1,6 @@
 """Mutation testing of the modules that hold the README's guarantees (issue "Every guarantee proven", item 2).
 
-Tool: mutmut 3.x (`pip install "mutmut>=3.8"`). Chosen over cosmic-ray because it forks each mutant from a
+Tool: mutmut 3.x (`pip install -e '.[mutation]'`). Chosen over cosmic-ray because it forks each mutant from a
 process that has already imported pytest and the test modules, and runs only the tests that reach the
 mutated function (it records that once, first): a mutant costs a fraction of a second here instead of a
 fresh `pytest` start per mutant, which matters on a 2-core machine. It mutates function bodies only and
