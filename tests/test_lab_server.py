@@ -555,8 +555,11 @@ def test_key_exchange_is_an_appliances_not_asyncssh_post_quantum_default(tmp_pat
     refused by the lab, and the lab's SFTP push cannot reach a receiver offering only those."""
     pq = [alg for alg in ("mlkem768x25519-sha256", "sntrup761x25519-sha512")
           if alg.encode() in asyncssh.kex.get_kex_algs()]
+    from ops.lab.push import VOS_KEX
+
+    assert not [alg for alg in VOS_KEX if "mlkem" in alg or "sntrup" in alg]  # never offered, whatever asyncssh has
     if not pq:
-        pytest.skip("this asyncssh has no post-quantum key exchange")
+        return  # an asyncssh without them (the minimum versions) cannot be asked for them: nothing to refuse
 
     async def main() -> None:
         async with LabAppliance(LabConfig(now=NOW)) as lab:
