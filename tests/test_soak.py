@@ -61,3 +61,15 @@ def test_hostile_soak_behind_a_real_sshd_and_pty(tmp_path: Path, soak_env: None)
     assert result.sessions == SESSIONS
     assert not result.problems, "\n".join(result.problems)
     assert result.ok >= 0.9 * result.sessions, "\n".join(result.clean_failures)
+
+
+@pytest.mark.timeout(300)
+def test_a_prompt_redrawn_later_than_settle_never_desyncs(tmp_path: Path, soak_env: None) -> None:
+    """Redraws up to 1.5 s after the first prompt, past the 0.5 s settle: they may land on the
+    marker (`set cli pagination off`); the session is then lost cleanly, never one prompt behind."""
+    profile = HostileProfile(redraws_min=1, redraws_max=2, redraw_pause=1.5, banner_delay=0.0)
+    result = run(soak_batch(tmp_path, list(range(5000, 5008)), profile=profile, start_lab=start_asyncssh_lab,
+                            label="late-redraw"))
+    assert result.sessions == 8
+    assert not result.problems, "\n".join(result.problems)
+    assert all("lost track of the session" in f for f in result.clean_failures), result.clean_failures

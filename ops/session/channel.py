@@ -152,7 +152,9 @@ class VOSChannel:
         self.prompt_re = re.compile(rf"(?:^|\n){re.escape(username)}:[ \t]*$")
         # Text that is nothing but (re)drawn prompts and blank lines.
         self._only_prompts_re = re.compile(rf"[ \t\n]*(?:{re.escape(username)}:[ \t\n]*)*")
-        self._bare_prompt_line_re = re.compile(rf"(?m)^[ \t]*{re.escape(username)}:[ \t]*$")
+        # A prompt at the start of a line of a command's output: a prompt drawn twice (bare, or
+        # with the output that followed it on its line).
+        self._bare_prompt_line_re = re.compile(rf"(?m)^[ \t]*{re.escape(username)}:")
         self.banner = ""
         self.settle = settle
         self.quiet = quiet
@@ -295,7 +297,12 @@ class VOSChannel:
         await self._settle(self.settle, login=True, timeout=timeout)
         self._synced = True
         if pagination_off:
-            await self.send("set cli pagination off")
+            answer = await self.send("set cli pagination off")
+            # The marker's own answer proves which prompt ended it: a prompt redrawn late (after
+            # `settle`) can pass for the end of the marker, its answer then still to come.
+            if "pagination" not in answer.lower():
+                raise self._lose(f"the marker 'set cli pagination off' ended without its own answer "
+                                 f"(got {answer[:120]!r}): a prompt was drawn again")
         return self.banner
 
     @property
