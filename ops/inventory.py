@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ops.secrets import REFERENCE_FORMS, Secret, SecretError, reference_only, resolve
+from ops.secrets import REFERENCE_FORMS, Secret, reference_only
 from ops.session.hostkey import ACCEPT_NEW, STRICT, HostKeyPolicy
+from ops.textsafe import has_control
 from ops.timezones import ZoneName
 from ops.yamlsource import Document, InputError, Problem, load, problems_from, validate
 
@@ -126,7 +127,7 @@ class ReceiverFields(_Strict):
     @classmethod
     def _an_address(cls, value: str | None) -> str | None:
         # `advertise` is typed at the appliance's `SFTP server IP:` question: one plain word.
-        if value is not None and (not value or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value)):
+        if value is not None and (not value or any(c.isspace() for c in value) or has_control(value)):
             raise ValueError("an address or host name: one word, no spaces, line breaks or control characters")
         return value
     max_bytes_per_host: int | None = Field(None, gt=0)
@@ -163,9 +164,14 @@ class InventoryFile(_Strict):
     hosts: dict[str, HostFields | None] = Field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Host:
-    """One appliance, with everything inherited from defaults and groups resolved."""
+    """One appliance, with everything inherited from defaults and groups resolved: configuration only.
+
+    Frozen: a run never changes it. Secret references are resolved into a run's own view of the
+    host by ops.targets; a provider that makes a host reachable (the lab's) returns a new `Host`
+    with `password`/`rest_secrets` given instead of referenced.
+    """
 
     name: str
     address: str
@@ -180,20 +186,10 @@ class Host:
     retries: int = 2
     settle: float = 0.5
     timezone: str | None = None
-    password: Secret | None = field(default=None, repr=False)
+    password: Secret | None = field(default=None, repr=False)  # given, not referenced (a provider's)
     rest: RestFields = field(default_factory=RestFields)
-    # Resolved REST passwords ("password", "gws_password"), set by the runner for lab hosts.
-    rest_secrets: dict[str, Secret] = field(default_factory=dict, repr=False)
-
-    def resolve_password(self, base_dir: Path, prompt: Callable[[str], str] | None = None) -> Secret:
-        if self.password is None:
-            if self.password_ref is None:
-                raise SecretError(f"{self.name}: no password configured (set password: to {REFERENCE_FORMS})")
-            try:
-                self.password = resolve(self.password_ref, base_dir=base_dir, prompt=prompt)
-            except SecretError as exc:
-                raise SecretError(f"{self.name}: {exc}") from None
-        return self.password
+    # REST passwords ("password", "gws_password") given by a provider (a lab appliance's accounts).
+    rest_secrets: Mapping[str, Secret] = field(default_factory=dict, repr=False)
 
 
 @dataclass

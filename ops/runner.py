@@ -15,7 +15,7 @@ import logging
 import secrets as _stdlib_secrets
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ from ops.session.errors import CommandFailed, SessionError
 from ops.session.transcript import Transcript
 from ops.session.transport import Target
 from ops.state import PullState, RunLock, normalise
+from ops.targets import PreparedHost, prepare
 from ops.templating import TemplateError, evaluate, render
 
 if TYPE_CHECKING:
@@ -98,15 +99,16 @@ def _now() -> str:
 class HostRun(HostContext):
     """One host's side of a run: its session, its receiver account, its transcript."""
 
-    def __init__(self, runner: Runner, host: Host) -> None:
+    def __init__(self, runner: Runner, prepared: PreparedHost, step_secrets: Mapping[str, Secret]) -> None:
         self.runner = runner
-        self.host = host
-        self.host_dir = runner.run_dir / host.name
+        self.prepared = prepared
+        self.host = prepared.host
+        self.host_dir = runner.run_dir / prepared.name
         self.transcript: Transcript | None = None
         self._driver: Driver | None = None
         self._account: Account | None = None
-        self.target: Target | None = None
         self._rest: dict[str, RestClient] = {}
+        self._step_secrets = step_secrets
         self.resuming = runner.options.resume
         self._held: dict[str, ManifestEntry] = {}
 
@@ -145,14 +147,13 @@ class HostRun(HostContext):
 
     async def channel(self) -> VOSChannel:
         if self._driver is None:
-            assert self.target is not None, "target is set before steps run"
             if self.transcript is None:
                 self.transcript = Transcript(self.host_dir / "transcript.log")
             options = self.runner.options
             settings = DriverOptions(retries=self.host.retries, backoff=options.retry_backoff,
                                      timeout=options.command_timeout, login_timeout=options.login_timeout,
                                      settle=self.host.settle)
-            self._driver = Driver(self.target, self.transcript, settings,
+            self._driver = Driver(self.prepared.ssh, self.transcript, settings,
                                   on_retry=lambda text: self.runner.on_event(Notice(self.host.name, text)))
         return await self._driver.open()
 
@@ -167,15 +168,10 @@ class HostRun(HostContext):
 
     def rest(self, api: str = "finesse") -> RestClient:
         from ops.rest.http import RestClient
-        from ops.rest.settings import endpoint_for
 
         client = self._rest.get(api)
         if client is None:
-            if api not in ("finesse", "gws"):
-                raise ValueError(f"unknown REST API {api!r}")
-            endpoint = endpoint_for(self.host, "finesse" if api == "finesse" else "gws",
-                                    base_dir=self.runner.inventory.path.parent, prompt=self.runner.options.prompt)
-            client = self._rest[api] = RestClient(endpoint, log=self._rest_note)
+            client = self._rest[api] = RestClient(self.prepared.endpoint(api), log=self._rest_note)
         return client
 
     def _rest_note(self, text: str) -> None:
@@ -186,10 +182,21 @@ class HostRun(HostContext):
     def secret(self, reference: str) -> Secret:
         from ops.secrets import resolve
 
-        known = self.runner._step_secrets.get(reference)
+        known = self._step_secrets.get(reference)
         if known is not None:
             return known
         return resolve(reference, base_dir=self.runner.inventory.path.parent, prompt=self.runner.options.prompt)
+
+    def has_files(self) -> bool:
+        """Whether this host has a manifest to write: an account on the receiver, or files held from before."""
+        return self._account is not None or bool(self._held)
+
+    async def write_manifest(self, receiver: Receiver) -> list[dict[str, Any]]:
+        """Write `manifest.json` (the receiver's files and those held from an earlier run); returns it."""
+        path = self.host_dir / "manifest.json"
+        # Off the loop: its fsync can take milliseconds on a busy or network disk, and the other
+        # hosts' sessions would wait that long, once for each host.
+        return await asyncio.to_thread(receiver.write_manifest, self.host.name, path, list(self._held.values()))
 
     async def close(self) -> None:
         for client in self._rest.values():
@@ -214,7 +221,8 @@ class Runner:
         self.on_ready: Callable[[Callable[[str], tuple[int, int]] | None], None] = lambda stats: None
         self._receiver: Receiver | None = None
         self._providers = providers()
-        self._prepared: dict[str, Host] = {}  # hosts as a provider made them reachable, by name
+        self._served: dict[str, Host] = {}  # hosts as a provider made them reachable, by name
+        self._prepared: dict[str, PreparedHost] = {}  # every host as this run reaches it (ops.targets)
         self._secret_errors: dict[str, str] = {}
         self._step_secrets: dict[str, Secret] = {}
         self._pull_state: PullState | None = None
@@ -264,22 +272,13 @@ class Runner:
             self.report.interrupted = True
             write_report(self.run_dir, self.report)
             self.report.interrupted = False
-        # Ask for every `prompt` password up front, one host after another, before any host starts.
-        uses_rest = any(step.action.uses_rest for step in self.playbook.steps)
-        if uses_rest:
-            from ops.rest.settings import endpoint_for
-        for host in hosts:
-            if host.lab is None:
-                try:
-                    host.resolve_password(self.inventory.path.parent, self.options.prompt)
-                    if uses_rest:
-                        for api in ("finesse", "gws"):
-                            endpoint_for(host, api, base_dir=self.inventory.path.parent, prompt=self.options.prompt)
-                except SecretError as exc:
-                    self._secret_errors[host.name] = mask(str(exc))
+        # Every host prepared once (its secrets resolved, its targets built), so every `prompt`
+        # password is asked up front, one host after another, before any host starts.
+        self._prepare([h for h in hosts if not any(p.serves(h) for p in self._providers)])
         try:
             try:
                 await self._start_services(hosts)
+                self._prepare(list(self._served.values()))
             except Exception as exc:  # noqa: BLE001 - whatever stopped the start, no host ran
                 # Nothing ran: every host says why, the report is written, the exit code is 1.
                 why = f"{NOT_RUN}: the run could not start ({type(exc).__name__}: {mask(str(exc))})"
@@ -319,6 +318,15 @@ class Runner:
                 self.on_event(Notice("-", f"retention: removed old run {pruned.name}"))
         return self.report
 
+    def _prepare(self, hosts: list[Host]) -> None:
+        uses_rest = any(step.action.uses_rest for step in self.playbook.steps)
+        for host in hosts:
+            try:
+                self._prepared[host.name] = prepare(host, base_dir=self.inventory.path.parent,
+                                                    prompt=self.options.prompt, rest=uses_rest)
+            except SecretError as exc:
+                self._secret_errors[host.name] = mask(str(exc))
+
     def _check_host(self, host: Host) -> None:
         context = static_context(self.playbook, host, self.run_id)
         record = self.report.hosts[host.name]
@@ -351,8 +359,8 @@ class Runner:
         for provider in self._providers:
             served = [h for h in hosts if provider.serves(h)]
             if served:
-                self._prepared.update(await provider.start(served))
-        unserved = [h.name for h in hosts if h.lab is not None and h.name not in self._prepared]
+                self._served.update(await provider.start(served))
+        unserved = [h.name for h in hosts if h.lab is not None and h.name not in self._served]
         if unserved:
             raise RuntimeError(f"no provider starts lab hosts ({', '.join(unserved)}): the entry point installs "
                                "ops.lab.provider")
@@ -368,8 +376,12 @@ class Runner:
         record = self.report.hosts[host.name]
         record.started = _now()
         started = time.monotonic()
-        host = self._prepared.get(host.name, host)
-        run = HostRun(self, host)
+        prepared = self._prepared.get(host.name)
+        if prepared is None:  # its secrets could not be resolved: the host fails below, having touched nothing
+            prepared = PreparedHost(host, Target(host.name, host.address, host.port, host.username, Secret(""),
+                                                 host.host_key, host.connect_timeout))
+        host = prepared.host
+        run = HostRun(self, prepared, self._step_secrets)
         linked = _symlinked(self.run_dir, [run.host_dir, run.host_dir / "files"])
         if linked is not None:
             # A run tree is never followed out of itself: resume would delete and write there.
@@ -386,9 +398,6 @@ class Runner:
         try:
             if host.name in self._secret_errors:
                 raise SecretError(self._secret_errors[host.name])
-            password = host.resolve_password(self.inventory.path.parent, self.options.prompt)
-            run.target = Target(name=host.name, address=host.address, port=host.port, username=host.username,
-                                password=password, host_key=host.host_key, connect_timeout=host.connect_timeout)
             for step in self.playbook.steps:
                 if not await self._run_step(run, step, context, record):
                     break
@@ -399,13 +408,9 @@ class Runner:
             raise
         finally:
             await asyncio.shield(run.close())
-            if self._receiver is not None and (run._account is not None or run._held):
-                manifest = run.host_dir / "manifest.json"
-                # Off the loop: its fsync can take milliseconds on a busy or network disk, and the
-                # other hosts' sessions would wait that long, once for each host.
-                record.files = await asyncio.shield(asyncio.to_thread(
-                    self._receiver.write_manifest, host.name, manifest, list(run._held.values())))
-                record.manifest = str(manifest.relative_to(self.run_dir))
+            if self._receiver is not None and run.has_files():
+                record.files = await asyncio.shield(run.write_manifest(self._receiver))
+                record.manifest = str((run.host_dir / "manifest.json").relative_to(self.run_dir))
             if run.transcript is not None:
                 record.transcript = str((run.host_dir / "transcript.log").relative_to(self.run_dir))
             record.duration_s = round(time.monotonic() - started, 3)

@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ops.textsafe import has_control
+
 EVERY_RE = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$")
 UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -98,7 +100,7 @@ def make_schedule(playbook: Path, every: str, *, inventory: Path, name: str | No
     # (an ExecStartPre=, another cron job).
     for flag, value in (("--user", user), ("--workdir", workdir), ("--output", output), ("PLAYBOOK", playbook),
                         ("--inventory", inventory), ("--name", name)):
-        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in str(value)):
+        if value is not None and has_control(str(value)):
             raise ScheduleError(f"{flag} {str(value)[:60]!r}: a line break or control character would inject "
                                 "lines into the unit file or the crontab")
     if user is not None and not USER_RE.match(user):

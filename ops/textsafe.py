@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["cell", "inert", "inert_line"]
+__all__ = ["cell", "has_control", "inert", "inert_line"]
 
 # C0 controls but TAB and LF, DEL, C1 controls, and the bidi embeddings/overrides/isolates.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -25,6 +25,12 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group(0))
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def has_control(text: str) -> bool:
+    """Whether `text` holds a C0 control character (line breaks and tab included) or DEL: such text
+    cannot be one line typed at an appliance, nor a value written into a unit file or a header."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 def inert(text: object) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ops.inventory import load_inventory
-from ops.rest.settings import endpoint_for
+from ops.targets import prepare
 from ops.yamlsource import InputError
 
 
@@ -29,13 +29,16 @@ hosts:
   fin-b: {address: 10.1.1.11, rest: {verify: false, gws_port: 8090, gws_scheme: http}}
 """))
     base = tmp_path
-    a = endpoint_for(inv.hosts["fin-a"], "finesse", base_dir=base)
+    a = prepare(inv.hosts["fin-a"], base_dir=base, rest=True).endpoint("finesse")
     assert a.base_url == "https://10.1.1.10:9445" and a.username == "admin" and a.timeout == 7
     assert a.password is not None and a.password.reveal() == "Ui-Password-91"
     assert a.verify and a.ca_bundle == tmp_path / "certs" / "ca.pem"
-    b = endpoint_for(inv.hosts["fin-b"], "gws", base_dir=base)
+    fin_b = prepare(inv.hosts["fin-b"], base_dir=base, rest=True)
+    b = fin_b.endpoint("gws")
     assert b.base_url == "http://gws.example.com:8090" and not b.verify
-    assert endpoint_for(inv.hosts["fin-b"], "finesse", base_dir=base).base_url == "https://10.1.1.11:8445"
+    assert fin_b.endpoint("finesse").base_url == "https://10.1.1.11:8445"
+    # Finesse's REST API falls back to the SSH (administrator) password; GWS has no such fallback.
+    assert fin_b.ssh.password.reveal() == "Ssh-Password-17"
     assert "Ui-Password" not in repr(a)
 
 
@@ -48,3 +51,32 @@ def test_clear_text_rest_password_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="sheme"):
         load_inventory(write(tmp_path, "hosts:\n  fin-a: {address: 10.1.1.10, password: env:X,"
                                        " rest: {sheme: https}}\n"))
+
+
+def test_hosts_are_frozen_configuration_and_a_run_never_changes_them(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue "one clear way through the code": secrets are resolved into a run's own view of the host
+    (ops.targets), never cached on the inventory's Host; lab hosts come back as new Host objects."""
+    import asyncio
+    import dataclasses
+
+    from ops.playbook import load_playbook
+    from ops.runner import RunOptions, run_playbook
+
+    monkeypatch.setenv("SSH_PW", "Ssh-Password-17")
+    inv = load_inventory(write(tmp_path, "hosts:\n  real: {address: 127.0.0.1, port: 9, password: env:SSH_PW,"
+                                         " connect_timeout: 2, retries: 0}\n  labbed: {lab: true}\n"))
+    before = {name: dataclasses.asdict(host) for name, host in inv.hosts.items()}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        inv.hosts["real"].address = "10.9.9.9"  # type: ignore[misc]
+    book = tmp_path / "book.yaml"
+    book.write_text("name: t\nhosts: all\nsteps:\n  - name: version\n    cli: {command: show version active}\n"
+                    "  - name: info\n    finesse_system_info: {}\n")
+    report = asyncio.run(run_playbook(load_playbook(book, inv), inv, RunOptions(output=tmp_path / "out",
+                                                                                retry_backoff=0.01)))
+    assert report.hosts["labbed"].status == "ok"  # reached through the lab provider's own address and secrets
+    assert report.hosts["real"].status == "failed"  # nothing listens on port 9
+    after = {name: dataclasses.asdict(host) for name, host in inv.hosts.items()}
+    assert after == before
+    assert inv.hosts["real"].password is None and inv.hosts["labbed"].password is None
+    assert not inv.hosts["labbed"].rest_secrets

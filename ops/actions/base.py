@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from ops.textsafe import has_control
+
 if TYPE_CHECKING:
     from ops.inventory import Host
     from ops.receiver import Account, Receiver
@@ -39,7 +41,7 @@ def check_regex(value: str, what: str) -> str:
 def one_line(value: str, what: str) -> str:
     """`value` if it holds no line break or other control character: a value typed at the appliance
     must be one line, since a line break would make the CLI run what follows as a command."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if has_control(value):
         raise ValueError(f"{what} must be one line of plain text (no line breaks or control characters)")
     return value
 
@@ -141,3 +143,40 @@ class Action(ABC):
         """Problems that must stop the run before it starts (`secrets`: the resolved references,
         None where a reference could not be, or was not, resolved)."""
         return []
+
+
+class CliStep(Action):
+    """A step that types one command at the admin CLI and reads its output: "command, then run", once.
+
+    A subclass gives `command(args)` and `interpret(...)`; this base opens the host's session, sends
+    the command within the step's `timeout`, and turns the appliance's refusal (CommandFailed: the
+    session is fine, the command was not) into a step failure carrying the command and its output.
+    A step with more to send (a check after the command) says so in `commands` and does it in
+    `interpret`.
+    """
+
+    @abstractmethod
+    def command(self, args: Any) -> str:
+        """The command line the step types."""
+
+    def commands(self, args: Any) -> list[str]:
+        return [self.command(args)]
+
+    async def send(self, channel: VOSChannel, command: str, args: Any) -> str:
+        """Send `command` and return its output (a subclass may bound or watch it differently)."""
+        return await channel.send(command, timeout=args.timeout)
+
+    @abstractmethod
+    async def interpret(self, ctx: HostContext, args: Any, command: str, output: str) -> StepResult:
+        """What the output means: the step's result, or StepFailed."""
+
+    async def run(self, ctx: HostContext, args: Any) -> StepResult:
+        from ops.session.errors import CommandFailed
+
+        channel = await ctx.channel()
+        command = self.command(args)
+        try:
+            output = await self.send(channel, command, args)
+        except CommandFailed as exc:
+            raise StepFailed(str(exc), {"command": command, "output": exc.output}) from None
+        return await self.interpret(ctx, args, command, output)

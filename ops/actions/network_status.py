@@ -18,9 +18,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.actions.base import Args, CliStep, HostContext, StepFailed, StepResult
 from ops.parsers.network_status import FIELDS, NetworkStatusError, parse_network_status, summarize
-from ops.session.errors import CommandFailed
 from ops.textsafe import cell
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -65,21 +64,16 @@ def _headline(summary: dict[str, Any]) -> str:
     return f"{summary['connections']} connections" + (f"; {clients}" if clients else "")
 
 
-class NetworkStatusAction(Action):
+class NetworkStatusAction(CliStep):
     name = "network_status"
     Args = NetworkStatusArgs
 
-    def commands(self, args: NetworkStatusArgs) -> list[str]:
-        return [build_command(args)]
+    def command(self, args: NetworkStatusArgs) -> str:
+        return build_command(args)
 
-    async def run(self, ctx: HostContext, args: NetworkStatusArgs) -> StepResult:
-        channel = await ctx.channel()
-        command = build_command(args)
+    async def interpret(self, ctx: HostContext, args: NetworkStatusArgs, command: str, output: str) -> StepResult:
         try:
-            output = await channel.send(command, timeout=args.timeout)
             records = parse_network_status(output)
-        except CommandFailed as exc:
-            raise StepFailed(str(exc), {"command": command, "output": exc.output}) from None
         except NetworkStatusError as exc:
             raise StepFailed(f"{command!r} failed: {exc}", {"command": command}) from None
         summary = summarize(records)

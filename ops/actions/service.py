@@ -17,8 +17,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.actions.base import Args, CliStep, HostContext, StepFailed, StepResult
 from ops.parsers.service import find, parse_service_list, progress
+from ops.session.channel import VOSChannel
 from ops.session.errors import ChannelTimeout, CommandFailed
 
 
@@ -37,29 +38,27 @@ class ServiceArgs(Args):
         return value
 
 
-def _command(args: ServiceArgs) -> str:
-    return f"utils service {args.action} {args.name}"
-
-
-class ServiceAction(Action):
+class ServiceAction(CliStep):
     name = "service"
     Args = ServiceArgs
     changes_state = True  # a restart, start or stop (a status only reads, but is rare here)
 
-    def commands(self, args: ServiceArgs) -> list[str]:
-        return [_command(args)] + (["utils service list"] if args.verify else [])
+    def command(self, args: ServiceArgs) -> str:
+        return f"utils service {args.action} {args.name}"
 
-    async def run(self, ctx: HostContext, args: ServiceArgs) -> StepResult:
-        channel = await ctx.channel()
-        command = _command(args)
-        want = "STOPPED" if args.action == "stop" else "STARTED"
+    def commands(self, args: ServiceArgs) -> list[str]:
+        return [self.command(args)] + (["utils service list"] if args.verify else [])
+
+    async def send(self, channel: VOSChannel, command: str, args: ServiceArgs) -> str:
         try:
-            output = await asyncio.wait_for(channel.send(command, timeout=args.timeout), args.timeout)
+            return await asyncio.wait_for(channel.send(command, timeout=args.timeout), args.timeout)
         except TimeoutError:
-            raise ChannelTimeout(f"{ctx.host.name}: {command!r} did not finish within {args.timeout:g}s; "
+            raise ChannelTimeout(f"{channel.host}: {command!r} did not finish within {args.timeout:g}s; "
                                  "the session is left to it") from None
-        except CommandFailed as exc:
-            raise StepFailed(str(exc), {"command": command, "output": exc.output}) from None
+
+    async def interpret(self, ctx: HostContext, args: ServiceArgs, command: str, output: str) -> StepResult:
+        channel = await ctx.channel()
+        want = "STOPPED" if args.action == "stop" else "STARTED"
         states = progress(output, args.name)
         data: dict[str, object] = {"command": command, "service": args.name, "action": args.action,
                                    "progress": states, "final": states[-1] if states else None, "output": output}

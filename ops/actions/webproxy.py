@@ -14,9 +14,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
+from ops.actions.base import Args, CliStep, HostContext, StepFailed, StepResult
 from ops.parsers.errors import one_line
-from ops.session.errors import CommandFailed
 
 # The success wording is documented for `desktop` only ("Successfully cleared desktop cache"), so
 # success is read loosely: the output speaks of clearing and of nothing going wrong.
@@ -39,25 +38,15 @@ class WebproxyArgs(Args):
     timeout: float = Field(120.0, gt=0)
 
 
-def _command(args: WebproxyArgs) -> str:
-    return f"utils webproxy cache clear {args.cache}"
-
-
-class WebproxyCacheClearAction(Action):
+class WebproxyCacheClearAction(CliStep):
     name = "webproxy_cache_clear"
     changes_state = True
     Args = WebproxyArgs
 
-    def commands(self, args: WebproxyArgs) -> list[str]:
-        return [_command(args)]
+    def command(self, args: WebproxyArgs) -> str:
+        return f"utils webproxy cache clear {args.cache}"
 
-    async def run(self, ctx: HostContext, args: WebproxyArgs) -> StepResult:
-        channel = await ctx.channel()
-        command = _command(args)
-        try:
-            output = await channel.send(command, timeout=args.timeout)
-        except CommandFailed as exc:
-            raise StepFailed(str(exc), {"command": command, "output": exc.output}) from None
+    async def interpret(self, ctx: HostContext, args: WebproxyArgs, command: str, output: str) -> StepResult:
         cleared = cleared_caches(output, args.cache)
         data = {"command": command, "output": output, "cleared": cleared or []}
         if cleared is None:

@@ -1,18 +1,18 @@
-"""From a host's inventory `rest:` settings to the `Endpoint` of one of its APIs."""
+"""From a host's inventory `rest:` settings to the `Endpoint` of one of its APIs (secrets: ops.targets)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ops.rest.http import Endpoint
-from ops.secrets import Secret, SecretError, resolve
+from ops.secrets import Secret
 
 if TYPE_CHECKING:
     from ops.inventory import Host
 
 Api = Literal["finesse", "gws"]
+APIS: tuple[Api, ...] = ("finesse", "gws")
 
 FINESSE_PORT = 8445  # the Finesse desktop/REST HTTPS port
 GWS_PORT = 8443
@@ -23,24 +23,18 @@ def _host_part(address: str) -> str:
     return f"[{address}]" if ":" in address and not address.startswith("[") else address
 
 
-def endpoint_for(host: Host, api: Api, *, base_dir: Path,
-                 prompt: Callable[[str], str] | None = None) -> Endpoint:
-    """Where `api` of `host` is and how to sign in; secret references are resolved here."""
+def endpoint_for(host: Host, api: Api, password: Secret | None) -> Endpoint:
+    """Where `api` of `host` is and how to sign in (`password`: resolved by ops.targets)."""
     rest = host.rest
     username: str | None
     if api == "finesse":
         address = rest.address or host.address
         scheme, port = rest.scheme or "https", rest.port or FINESSE_PORT
         username = rest.username or host.username
-        password = _secret(host, "password", rest.password, base_dir, prompt)
-        if password is None:
-            password = host.password if host.password is not None else (
-                host.resolve_password(base_dir, prompt) if host.password_ref else None)
     else:
         address = rest.gws_address or rest.address or host.address
         scheme, port = rest.gws_scheme or rest.scheme or "https", rest.gws_port or GWS_PORT
         username = rest.gws_username
-        password = _secret(host, "gws_password", rest.gws_password, base_dir, prompt)
     return Endpoint(
         name=host.name,
         base_url=f"{scheme}://{_host_part(address)}:{port}",
@@ -50,17 +44,3 @@ def endpoint_for(host: Host, api: Api, *, base_dir: Path,
         ca_bundle=Path(rest.ca_bundle) if rest.ca_bundle else None,
         timeout=rest.timeout or DEFAULT_TIMEOUT,
     )
-
-
-def _secret(host: Host, key: str, reference: str | None, base_dir: Path,
-            prompt: Callable[[str], str] | None) -> Secret | None:
-    if key in host.rest_secrets:
-        return host.rest_secrets[key]
-    if reference is None:
-        return None
-    try:
-        secret = resolve(reference, base_dir=base_dir, prompt=prompt)
-    except SecretError as exc:
-        raise SecretError(f"{host.name}: rest.{key}: {exc}") from None
-    host.rest_secrets[key] = secret
-    return secret

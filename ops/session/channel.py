@@ -39,6 +39,7 @@ from ops.secrets import Secret, mask
 from ops.session.errors import ChannelClosed, ChannelTimeout, CommandFailed, LostTrack
 from ops.session.screen import ANSI_RE, BACKSPACE_RE, PAGER_RE, clean  # noqa: F401 - re-exported
 from ops.session.transcript import Transcript
+from ops.textsafe import has_control
 
 # How far back from the end of the unconsumed text a dialog's questions are looked for (a question
 # of a `cli` step's `prompts` may span lines, so not only the last one).
@@ -116,7 +117,7 @@ def _read_only(command: str) -> bool:
 
 def _typeable(text: str, what: str) -> None:
     """Refuse to type what is not one line: a line break in an answer would run the rest as a command."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if has_control(text):
         raise ValueError(f"refusing to type {what}: it holds a line break or control character, which the "
                          "appliance would take as the end of the line and more")
 
