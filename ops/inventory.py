@@ -199,6 +199,11 @@ class Inventory:
     groups: dict[str, list[str]]
     receiver: ReceiverFields
 
+    @property
+    def base_dir(self) -> Path:
+        """Where relative paths (file: secrets, known_hosts, CA bundles) start: the inventory's folder."""
+        return _base_dir(self.path)
+
     def select(self, pattern: str) -> list[Host]:
         """Hosts matching an Ansible-like pattern: `all`, group, host, glob, `a,b`, `!excluded`."""
         chosen: list[str] = []
@@ -224,8 +229,28 @@ class Inventory:
         return [n for n in self.hosts if fnmatch.fnmatchcase(n, item)]
 
 
+def _base_dir(path: Path) -> Path:
+    return path if path.is_dir() else path.parent  # an Ansible inventory directory holds its own files
+
+
 def load_inventory(path: Path) -> Inventory:
-    doc = load(path, "inventory")
+    """The toolkit's own inventory, or an Ansible one (YAML, INI, a directory, --list JSON: ops.ansible)."""
+    from ops.ansible import is_ansible, looks_like_ini, read_ansible
+
+    if path.is_dir():
+        doc = read_ansible(path)
+    else:
+        try:
+            doc = load(path, "inventory")
+        except InputError:
+            if not looks_like_ini(path):
+                raise
+            doc = read_ansible(path)  # INI (its problems and the YAML parser's are both reported)
+        else:
+            if doc.data is not None and not isinstance(doc.data, dict) and looks_like_ini(path):
+                doc = read_ansible(path)  # INI holding only host names reads as a YAML string
+            elif is_ansible(doc.data):
+                doc = read_ansible(path, doc)
     if doc.data is None:
         doc.data = {}
     if not isinstance(doc.data, dict):
@@ -339,7 +364,7 @@ def _build_host(doc: Document, name: str, fields: HostFields, model: InventoryFi
     known_hosts = pick("known_hosts")
     policy = HostKeyPolicy(
         mode="fingerprint" if host_key.startswith("SHA256:") else host_key,
-        known_hosts=(doc.path.parent / Path(known_hosts).expanduser()) if known_hosts else None,
+        known_hosts=(_base_dir(doc.path) / Path(known_hosts).expanduser()) if known_hosts else None,
         fingerprint=host_key if host_key.startswith("SHA256:") else None,
     )
     password_ref = pick("password")
@@ -357,5 +382,5 @@ def _merge_rest(doc: Document, defaults: RestFields | None, own: RestFields | No
     merged = {**(defaults.model_dump(exclude_none=True) if defaults else {}),
               **(own.model_dump(exclude_none=True) if own else {})}
     if "ca_bundle" in merged:
-        merged["ca_bundle"] = str(doc.path.parent / Path(merged["ca_bundle"]).expanduser())
+        merged["ca_bundle"] = str(_base_dir(doc.path) / Path(merged["ca_bundle"]).expanduser())
     return RestFields(**merged)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ops.inventory import Host, Inventory
 from ops.playbook import Playbook, static_context
-from ops.secrets import Secret, SecretError, mask, resolve
+from ops.secrets import Secret, SecretError, command_problem, mask, resolve
 from ops.templating import TemplateError
 
 __all__ = ["PreflightError", "preflight"]
@@ -38,13 +38,21 @@ def preflight(playbook: Playbook, inventory: Inventory | None, *, prompt: Callab
     once). With `ask=False` (validate), `prompt` references are taken as resolvable.
     Raises PreflightError listing every problem.
     """
-    base_dir = inventory.path.parent if inventory is not None else playbook.path.parent
+    base_dir = inventory.base_dir if inventory is not None else playbook.path.parent
     problems: list[str] = []
     resolved: dict[str, Secret | None] = {}
 
     def get(reference: str, where: str, may_ask: bool = True) -> Secret | None:
         if reference not in resolved:
-            if not (ask and may_ask) and reference.split(":", 1)[0] == "prompt":
+            kind = reference.split(":", 1)[0]
+            if not ask and kind == "cmd":
+                # validate runs no command (it may ask for a vault passphrase): it must exist, that is all.
+                why = command_problem(reference)
+                if why is not None:
+                    problems.append(f"{where}: {why}")
+                resolved[reference] = None
+                return None
+            if not (ask and may_ask) and kind == "prompt":
                 resolved[reference] = None
                 return None
             try:

@@ -185,7 +185,7 @@ class HostRun(HostContext):
         known = self._step_secrets.get(reference)
         if known is not None:
             return known
-        return resolve(reference, base_dir=self.runner.inventory.path.parent, prompt=self.runner.options.prompt)
+        return resolve(reference, base_dir=self.runner.inventory.base_dir, prompt=self.runner.options.prompt)
 
     def has_files(self) -> bool:
         """Whether this host has a manifest to write: an account on the receiver, or files held from before."""
@@ -225,6 +225,7 @@ class Runner:
         self._prepared: dict[str, PreparedHost] = {}  # every host as this run reaches it (ops.targets)
         self._secret_errors: dict[str, str] = {}
         self._step_secrets: dict[str, Secret] = {}
+        self._resolved: dict[str, Secret] = {}  # every reference resolved this run: each is asked or run once
         self._pull_state: PullState | None = None
         self.report = RunReport(run_id=self.run_id, playbook=str(playbook.path), playbook_name=playbook.name,
                                 started=_now(), check=options.check)
@@ -255,6 +256,7 @@ class Runner:
         # Check before you change: every secret a step needs, and each action's own checks, before
         # anything is written or any host is touched.
         self._step_secrets = preflight(self.playbook, self.inventory, prompt=self.options.prompt)
+        self._resolved.update(self._step_secrets)
         lock = RunLock(self.options.output, self.playbook.path)
         lock.acquire()
         try:
@@ -322,8 +324,9 @@ class Runner:
         uses_rest = any(step.action.uses_rest for step in self.playbook.steps)
         for host in hosts:
             try:
-                self._prepared[host.name] = prepare(host, base_dir=self.inventory.path.parent,
-                                                    prompt=self.options.prompt, rest=uses_rest)
+                self._prepared[host.name] = prepare(host, base_dir=self.inventory.base_dir,
+                                                    prompt=self.options.prompt, rest=uses_rest,
+                                                    resolved=self._resolved)
             except SecretError as exc:
                 self._secret_errors[host.name] = mask(str(exc))
 

@@ -174,8 +174,9 @@ class Secret:
         return cls("".join(_stdlib_secrets.choice(alphabet) for _ in range(length)), source)
 
 
-REFERENCE_FORMS = "env:NAME, file:PATH, prompt or prompt:LABEL"
-_REFERENCE_RE = re.compile(r"^(env|file|prompt)(?::(.*))?$", re.S)
+REFERENCE_FORMS = "env:NAME, file:PATH, cmd:COMMAND, prompt or prompt:LABEL"
+_REFERENCE_RE = re.compile(r"^(env|file|cmd|prompt)(?::(.*))?$", re.S)
+CMD_TIMEOUT = 120.0  # seconds a cmd: reference's command may take (it may ask for a vault password)
 
 
 def is_reference(text: str) -> bool:
@@ -192,7 +193,7 @@ def reference_only(value: str | None) -> str | None:
 
 def resolve(reference: str, *, base_dir: Path | None = None,
             prompt: Callable[[str], str] | None = None) -> Secret:
-    """Turn a reference (`env:NAME`, `file:PATH`, `prompt[:LABEL]`) into a `Secret`.
+    """Turn a reference (`env:NAME`, `file:PATH`, `cmd:COMMAND`, `prompt[:LABEL]`) into a `Secret`.
 
     The error never contains a value, only the reference.
     """
@@ -224,6 +225,8 @@ def resolve(reference: str, *, base_dir: Path | None = None,
         if not value:
             raise SecretError(f"secret file {path} is empty")
         return Secret(value, reference)
+    if kind == "cmd":
+        return Secret(_run_command(arg, reference, base_dir), reference)
     label = arg or "password"
     asker = prompt or (lambda text: getpass.getpass(text))
     try:
@@ -231,6 +234,64 @@ def resolve(reference: str, *, base_dir: Path | None = None,
     except (EOFError, OSError):
         raise SecretError(f"cannot prompt for {label}: no terminal (secret reference {reference!r})") from None
     return Secret(value, reference)
+
+
+def command_problem(reference: str) -> str | None:
+    """Without running it: why a `cmd:` reference's command could not run (None if it could)."""
+    import shlex
+    import shutil
+
+    try:
+        argv = shlex.split(reference.split(":", 1)[1])
+    except (ValueError, IndexError) as exc:
+        return f"cannot read the command of {reference!r}: {exc}"
+    if not argv:
+        return f"{reference!r} names no command"
+    if shutil.which(argv[0]) is None:
+        return f"{argv[0]}: command not found (secret reference {reference!r})"
+    return None
+
+
+def _run_command(command: str, reference: str, base_dir: Path | None) -> str:
+    """The output of a `cmd:` reference's command (`ansible-vault view pw.vault`, `pass show fin/admin`,
+    `vault kv get -field=password secret/finesse`, `sops -d --extract '["pw"]' s.yaml`): its first
+    line, without the line break. No shell (a pipe is `cmd:sh -c '...'`); run in the inventory's
+    folder, with the terminal's stdin and stderr so that a tool can ask for its own passphrase.
+    The error names the command and its exit status, never what it printed.
+    """
+    import shlex
+    import subprocess
+
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise SecretError(f"cannot read the command of {reference!r}: {exc}") from None
+    if not argv:
+        raise SecretError(f"{reference!r} names no command")
+    try:
+        done = subprocess.run(argv, stdout=subprocess.PIPE, cwd=base_dir, timeout=CMD_TIMEOUT, check=False)
+    except FileNotFoundError:
+        raise SecretError(f"{argv[0]}: command not found (secret reference {reference!r})") from None
+    except subprocess.TimeoutExpired:
+        raise SecretError(f"{argv[0]} did not finish within {CMD_TIMEOUT:g}s "
+                          f"(secret reference {reference!r})") from None
+    except OSError as exc:
+        raise SecretError(f"cannot run {argv[0]}: {exc.strerror} (secret reference {reference!r})") from None
+    if done.returncode != 0:
+        raise SecretError(f"{argv[0]} exited with status {done.returncode} (secret reference {reference!r})")
+    output = done.stdout[:MAX_SECRET_FILE + 1]
+    if len(output) > MAX_SECRET_FILE:
+        raise SecretError(f"{argv[0]} printed over {MAX_SECRET_FILE} bytes: not a password (secret reference "
+                          f"{reference!r})")
+    try:
+        text = output.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SecretError(f"{argv[0]} printed something that is not UTF-8 text "
+                          f"(secret reference {reference!r})") from None
+    value = text.split("\n", 1)[0].rstrip("\r")
+    if not value:
+        raise SecretError(f"{argv[0]} printed nothing (secret reference {reference!r})")
+    return value
 
 
 def _masking_record_factory(base: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:

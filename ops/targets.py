@@ -44,31 +44,42 @@ class PreparedHost:
 
 
 def prepare(host: Host, *, base_dir: Path, prompt: Callable[[str], str] | None = None,
-            rest: bool = False) -> PreparedHost:
-    """Resolve `host`'s secrets and build its targets; SecretError names the host and the reference."""
-    password = _ssh_password(host, base_dir, prompt)
+            rest: bool = False, resolved: dict[str, Secret] | None = None) -> PreparedHost:
+    """Resolve `host`'s secrets and build its targets; SecretError names the host and the reference.
+
+    `resolved` holds references already resolved in this run and takes the new ones: hosts that
+    share a reference (`password: prompt:fleet admin`, `ops_password: cmd:ansible-vault view pw`)
+    get one answer, one command run, as Ansible asks `--ask-pass` once.
+    """
+    known = resolved if resolved is not None else {}
+
+    def resolve_once(reference: str) -> Secret:
+        if reference not in known:
+            known[reference] = resolve(reference, base_dir=base_dir, prompt=prompt)
+        return known[reference]
+
+    password = _ssh_password(host, resolve_once)
     ssh = Target(name=host.name, address=host.address, port=host.port, username=host.username,
                  password=password, host_key=host.host_key, connect_timeout=host.connect_timeout)
     endpoints: dict[str, Endpoint] = {}
     if rest:
         for api in APIS:
-            endpoints[api] = endpoint_for(host, api, _rest_password(host, api, password, base_dir, prompt))
+            endpoints[api] = endpoint_for(host, api, _rest_password(host, api, password, resolve_once))
     return PreparedHost(host=host, ssh=ssh, rest=MappingProxyType(endpoints))
 
 
-def _ssh_password(host: Host, base_dir: Path, prompt: Callable[[str], str] | None) -> Secret:
+def _ssh_password(host: Host, resolve: Callable[[str], Secret]) -> Secret:
     if host.password is not None:  # given by a provider (a lab appliance's own)
         return host.password
     if host.password_ref is None:
         raise SecretError(f"{host.name}: no password configured (set password: to {REFERENCE_FORMS})")
     try:
-        return resolve(host.password_ref, base_dir=base_dir, prompt=prompt)
+        return resolve(host.password_ref)
     except SecretError as exc:
         raise SecretError(f"{host.name}: {exc}") from None
 
 
-def _rest_password(host: Host, api: Api, ssh_password: Secret, base_dir: Path,
-                   prompt: Callable[[str], str] | None) -> Secret | None:
+def _rest_password(host: Host, api: Api, ssh_password: Secret, resolve: Callable[[str], Secret]) -> Secret | None:
     key = "password" if api == "finesse" else "gws_password"
     given = host.rest_secrets.get(key)
     if given is not None:
@@ -78,6 +89,6 @@ def _rest_password(host: Host, api: Api, ssh_password: Secret, base_dir: Path,
         # Finesse's REST API takes the administrator's credentials; GWS has accounts of its own.
         return ssh_password if api == "finesse" else None
     try:
-        return resolve(reference, base_dir=base_dir, prompt=prompt)
+        return resolve(reference)
     except SecretError as exc:
         raise SecretError(f"{host.name}: rest.{key}: {exc}") from None
