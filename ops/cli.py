@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-i", "--inventory", type=Path, default=Path("inventory.yaml"))
     run.add_argument("-l", "--limit", help="only hosts matching this pattern (host, group, glob, a,b, !x)")
     run.add_argument("--check", action="store_true", help="print what each host would get; touch nothing")
-    run.add_argument("-v", "--verbose", action="count", default=0, help="print every step event")
+    run.add_argument("-v", "--verbose", action="count", default=0,
+                     help="-v every step event and its output; -vv every line of each CLI session; "
+                          "-vvv SSH-level debug (all masked)")
     run.add_argument("-o", "--output", type=Path, default=Path("collected"), help="where run directories go")
     run.add_argument("-f", "--forks", type=_positive, default=20, help="hosts run at once (default 20)")
     run.add_argument("--timeout", type=_seconds, default=60.0, help="seconds to wait for a silent appliance")
@@ -48,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
                      "--output, a run directory, or 'latest': this playbook's newest run), fetching only the "
                      "files it lacks or holds damaged (checked by size and sha256)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only failures (on stderr); for cron")
+    run.add_argument("--json", action="store_true", help="JSON lines on stdout: one object per event (host_started, "
+                     "step_finished, file_received, host_finished ...), then the recap; for jq and other programs")
+    run.add_argument("--list-hosts", action="store_true", help="print the hosts the run would target, then stop")
 
     validate = sub.add_parser("validate", help="check a playbook (and inventory) without touching any host")
     validate.add_argument("playbook", type=Path)
@@ -229,8 +234,9 @@ def _validate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ops.report import recap_lines
+    from ops.report import recap_json, recap_lines
     from ops.runner import RunOptions
+    from ops.textsafe import inert
 
     loaded = _load(args, args.inventory)
     if loaded is None:
@@ -243,6 +249,11 @@ def _run(args: argparse.Namespace) -> int:
         if not playbook.targets:
             _err(f"--limit {args.limit!r} leaves no host of the playbook's {playbook.hosts!r}")
             return EXIT_BAD_INPUT
+    if args.list_hosts:
+        print(f"play [{playbook.name}] ({len(playbook.targets)} hosts):")
+        for host in playbook.targets:
+            print(f"  {inert(host.name)}")
+        return EXIT_OK
     output, run_id = args.output, None
     if args.resume:
         resumed = _resume_dir(args.resume, args.output, playbook.path)
@@ -251,18 +262,25 @@ def _run(args: argparse.Namespace) -> int:
         run_id = resumed.name
         if resumed.parent.resolve() != args.output.resolve():
             output = resumed.parent  # a run directory given by its path: its state and lock are beside it
-    from ops.progress import LiveProgress, PlainProgress
+    from ops.progress import JsonLines, LiveProgress, PlainProgress
     from ops.runner import Runner
 
-    live = sys.stdout.isatty() and not (args.no_progress or args.quiet or args.verbose or args.check)
-    progress: LiveProgress | PlainProgress = (
-        LiveProgress([h.name for h in playbook.targets]) if live
-        else PlainProgress(verbose=bool(args.verbose or args.check), quiet=args.quiet))
+    live = sys.stdout.isatty() and not (args.no_progress or args.quiet or args.verbose or args.check or args.json)
+    progress: LiveProgress | PlainProgress | JsonLines
+    if args.json:
+        progress = JsonLines()
+    elif live:
+        progress = LiveProgress([h.name for h in playbook.targets])
+    else:
+        progress = PlainProgress(verbose=max(args.verbose, 1 if args.check else 0), quiet=args.quiet)
+    from ops.logconfig import configure
+
+    configure(args.verbose, quiet=args.quiet)
     options = RunOptions(output=output, forks=args.forks, check=args.check,
                          command_timeout=args.timeout, run_id=run_id, resume=bool(args.resume))
     runner = Runner(playbook, inventory, options, on_event=progress.event)
     runner.on_ready = progress.start
-    if not args.quiet:
+    if not (args.quiet or args.json):
         print(f"PLAY [{playbook.name}] on {len(playbook.targets)} host(s)", flush=True)
     interrupted = False
     from ops.preflight import PreflightError
@@ -296,7 +314,9 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         progress.stop()
     report = runner.report
-    if not args.quiet:
+    if isinstance(progress, JsonLines):
+        progress.write(recap_json(report, options.output / report.run_id, interrupted))
+    elif not args.quiet:
         print("\nRECAP")
         for line in recap_lines(report):
             print(line)
@@ -362,6 +382,7 @@ def _add_artifact_commands(sub: Any) -> None:
     run_id(report)
     report.add_argument("--html", nargs="?", const="", default=None, metavar="PATH",
                         help="write the HTML page (default <run dir>/report.html)")
+    report.add_argument("--json", action="store_true", help="the recap as one JSON object (hosts, counts, status)")
 
     schema = sub.add_parser("schema", help="print the JSON Schema of playbooks, the inventory or report.json")
     schema.add_argument("kind", nargs="?", choices=("playbook", "inventory", "report"), default="playbook")
@@ -417,6 +438,13 @@ def _report(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
+    if args.json:
+        import json
+
+        from ops.report import recap_json
+
+        print(json.dumps(recap_json(report, run_dir, report.interrupted), ensure_ascii=True))
+        return EXIT_FAILED if report.failed_hosts else EXIT_OK
     print(f"PLAY [{report.playbook_name}] run {report.run_id}, started {report.started}, {report.duration_s} s"
           + (" (interrupted)" if report.interrupted else "") + (" (check mode)" if report.check else ""))
     print("\nRECAP")

@@ -8,11 +8,11 @@ reads for each (the plain progress lines and `-v`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Protocol
 
-__all__ = ["HostFinished", "HostStarted", "Notice", "Processor", "RunEvent", "StepFinished", "StepStarted",
-           "describe"]
+__all__ = ["FileReceived", "HostFinished", "HostStarted", "Notice", "Processor", "RunEvent", "StepFinished",
+           "StepStarted", "as_dict", "describe"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,17 @@ class StepFinished:
     step: str
     status: str
     message: str = ""
+    output: str = ""  # what the appliance printed for the step, masked (shown with -v)
+
+
+@dataclass(frozen=True)
+class FileReceived:
+    """A file this host's run directory holds whole (in its manifest), told when the host ends."""
+
+    host: str
+    path: str
+    size: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ class Notice:
     text: str
 
 
-RunEvent = HostStarted | StepStarted | StepFinished | HostFinished | Notice
+RunEvent = HostStarted | StepStarted | StepFinished | FileReceived | HostFinished | Notice
 EventSink = Callable[[RunEvent], None]
 
 
@@ -75,7 +86,18 @@ def describe(event: RunEvent) -> str:
         return f"[{event.step}] {event.status}: {event.message}"
     if isinstance(event, HostFinished):
         return f"finished: {event.status}" + (f" ({event.error})" if event.error else "")
+    if isinstance(event, FileReceived):
+        return f"file {event.path} ({event.size} bytes, sha256 {event.sha256[:12]}...)"
     return event.text
+
+
+_KINDS = {HostStarted: "host_started", StepStarted: "step_started", StepFinished: "step_finished",
+          FileReceived: "file_received", HostFinished: "host_finished", Notice: "notice"}
+
+
+def as_dict(event: RunEvent) -> dict[str, object]:
+    """The event as one JSON object: {"event": "step_finished", "host": ..., ...} (`ops run --json`)."""
+    return {"event": _KINDS[type(event)], **asdict(event)}
 
 
 def is_failure(event: RunEvent) -> bool:

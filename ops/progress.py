@@ -7,13 +7,14 @@ terminal (cron, CI, a pipe), one line per event is printed instead.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ops.events import HostFinished, HostStarted, RunEvent, StepFinished, StepStarted, describe, is_failure
+from ops.events import HostFinished, HostStarted, RunEvent, StepFinished, StepStarted, as_dict, describe, is_failure
 from ops.secrets import mask
 from ops.textsafe import inert, inert_line
 from ops.units import human_bytes
@@ -33,10 +34,11 @@ class HostView:
 
 
 class PlainProgress:
-    """One line per event; with `verbose` off only host results and failures."""
+    """One line per event; with `verbose` off only host results and failures. From `-v` on (verbose
+    >= 1), each step's output follows its line, indented (a `cli` step's text, a command's answer)."""
 
-    def __init__(self, verbose: bool, stream: TextIO | None = None, quiet: bool = False) -> None:
-        self.verbose = verbose
+    def __init__(self, verbose: int | bool, stream: TextIO | None = None, quiet: bool = False) -> None:
+        self.verbose = int(verbose)
         self.quiet = quiet
         self.stream = stream or sys.stdout
 
@@ -48,6 +50,41 @@ class PlainProgress:
             return
         if self.verbose or isinstance(event, HostFinished) or is_failure(event):
             print(line, file=self.stream, flush=True)
+            if self.verbose and isinstance(event, StepFinished) and event.output.strip():
+                body = "\n".join(f"{event.host} |     {text}" for text in event.output.strip("\n").splitlines())
+                print(inert(mask(body)), file=self.stream, flush=True)
+
+    def start(self, stats: Stats | None = None) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {mask(str(k)): _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
+
+
+class JsonLines:
+    """`ops run --json`: one JSON object per event on stdout (jq-ready), masked; the recap last."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def event(self, event: RunEvent) -> None:
+        self.write(as_dict(event))
+
+    def write(self, item: dict[str, Any]) -> None:
+        # Masked before encoding (a secret holding a quote or a backslash is escaped in JSON), and
+        # ASCII only: control characters and bidi overrides go as \u escapes, never raw to a terminal.
+        print(json.dumps(_masked(item), ensure_ascii=True, default=lambda v: mask(str(v))), file=self.stream,
+              flush=True)
 
     def start(self, stats: Stats | None = None) -> None:
         return None

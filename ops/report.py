@@ -48,6 +48,7 @@ class StepRecord:
 class HostRecord:
     status: str = "ok"
     error: str | None = None
+    unreachable: bool = False  # a CLI step could not connect, log in or trust the host key (Ansible's count)
     started: str = ""
     duration_s: float = 0.0
     transcript: str | None = None
@@ -124,16 +125,38 @@ def write_report(run_dir: Path, report: RunReport) -> Path:
     return path
 
 
+def recap_counts(record: HostRecord) -> dict[str, int]:
+    """Ansible's recap columns for one host: the step that could not reach the host counts as
+    unreachable, not failed, and a host that failed before any step (a secret that did not resolve,
+    a run that could not start) counts one failure, so a failed host never shows failed=0."""
+    c = record.counts()
+    unreachable = 1 if record.unreachable else 0
+    failed = max(0, c["failed"] - unreachable)
+    if record.status == "failed" and not failed and not unreachable:
+        failed = 1
+    return {"ok": c["ok"], "changed": c["changed"], "unreachable": unreachable, "failed": failed,
+            "skipped": c["skipped"], "ignored": c["ignored"]}
+
+
+def recap_json(report: RunReport, run_dir: Path, interrupted: bool = False) -> dict[str, Any]:
+    """The recap as one JSON object (`ops run --json`'s last line, `ops report --json`), masked."""
+    hosts = {name: {"status": rec.status, **recap_counts(rec), "files": len(rec.files), "bytes": rec.total_bytes,
+                    "error": mask(rec.error) if rec.error else None}
+             for name, rec in report.hosts.items()}
+    return {"event": "recap", "run_id": report.run_id, "playbook": report.playbook_name, "run_dir": str(run_dir),
+            "check": report.check, "interrupted": interrupted or report.interrupted, "hosts": hosts,
+            "failed_hosts": report.failed_hosts}
+
+
 def recap_lines(report: RunReport) -> list[str]:
-    """Ansible-style PLAY RECAP lines, one per host."""
+    """Ansible-style PLAY RECAP lines, one per host (Ansible's columns, then files and bytes)."""
     width = max((len(n) for n in report.hosts), default=4)
     lines = []
     for name, rec in report.hosts.items():
-        c = rec.counts()
-        files = len(rec.files)
-        size = rec.total_bytes
-        line = (f"{name:<{width}} : {rec.status:<6} ok={c['ok']:<3} changed={c['changed']:<3} failed={c['failed']:<3} "
-                f"skipped={c['skipped']:<3} ignored={c['ignored']:<3} files={files:<4} bytes={size}")
+        c = recap_counts(rec)
+        line = (f"{name:<{width}} : {rec.status:<6} ok={c['ok']:<3} changed={c['changed']:<3} "
+                f"unreachable={c['unreachable']:<3} failed={c['failed']:<3} skipped={c['skipped']:<3} "
+                f"ignored={c['ignored']:<3} files={len(rec.files):<4} bytes={rec.total_bytes}")
         if rec.error:
             line += f"\n{'':<{width}}   error: {rec.error}"
         lines.append(inert(mask(line)))
@@ -144,7 +167,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "name": (str,), "action": (str,), "status": (str,), "message": (str,), "started": (str,), "error": (str,),
     "duration_s": (int, float), "data": (dict,), "transcript": (str,), "manifest": (str,), "files": (list,),
     "run_id": (str,), "playbook": (str,), "playbook_name": (str,), "finished": (str,), "check": (bool,),
-    "interrupted": (bool,), "schema_version": (int,),
+    "interrupted": (bool,), "schema_version": (int,), "unreachable": (bool,),
 }
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ops.actions.base import HostContext, StepFailed
-from ops.events import EventSink, HostFinished, HostStarted, Notice, StepFinished, StepStarted
+from ops.events import EventSink, FileReceived, HostFinished, HostStarted, Notice, StepFinished, StepStarted
 from ops.fileio import private_umask
 from ops.inventory import Host, Inventory
 from ops.patterns import PatternTimeout
@@ -37,7 +37,7 @@ from ops.retention import prune
 from ops.secrets import Secret, SecretError, mask
 from ops.session.channel import VOSChannel
 from ops.session.driver import Driver, DriverOptions
-from ops.session.errors import CommandFailed, SessionError
+from ops.session.errors import AuthError, CommandFailed, ConnectError, HostKeyError, SessionError
 from ops.session.transcript import Transcript
 from ops.session.transport import Target
 from ops.state import PullState, RunLock, normalise
@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 NOT_RUN = "did not run"
+# A host whose first CLI step could not reach it (no connection, no login, a wrong host key) is
+# unreachable, as Ansible counts it, rather than failed.
+UNREACHABLE = (ConnectError, AuthError, HostKeyError)
 
 
 @dataclass
@@ -148,7 +151,7 @@ class HostRun(HostContext):
     async def channel(self) -> VOSChannel:
         if self._driver is None:
             if self.transcript is None:
-                self.transcript = Transcript(self.host_dir / "transcript.log")
+                self.transcript = Transcript(self.host_dir / "transcript.log", self.host.name)
             options = self.runner.options
             settings = DriverOptions(retries=self.host.retries, backoff=options.retry_backoff,
                                      timeout=options.command_timeout, login_timeout=options.login_timeout,
@@ -176,7 +179,7 @@ class HostRun(HostContext):
 
     def _rest_note(self, text: str) -> None:
         if self.transcript is None:
-            self.transcript = Transcript(self.host_dir / "transcript.log")
+            self.transcript = Transcript(self.host_dir / "transcript.log", self.host.name)
         self.transcript.note(f"rest: {text}")
 
     def secret(self, reference: str) -> Secret:
@@ -331,21 +334,39 @@ class Runner:
                 self._secret_errors[host.name] = mask(str(exc))
 
     def _check_host(self, host: Host) -> None:
+        """--check: each step's name rendered, its `when:` evaluated where it can be before the run
+        (not where it reads an earlier step's result), and what it would send; nothing is touched.
+        A step that would run counts as changed if it changes the appliance, else ok."""
         context = static_context(self.playbook, host, self.run_id)
         record = self.report.hosts[host.name]
         record.status, record.error = "ok", None
         for step in self.playbook.steps:
             try:
+                name = str(render(step.name, context))
+            except TemplateError:
+                name = step.name
+            try:
                 commands = step.action.commands(step.args_for(context))
             except (ValidationError, TemplateError):
                 commands = ["(arguments depend on an earlier step's result)"]
-            when = f"  when: {step.when}" if step.when is not None else ""
+            when = ""
+            if step.when is not None:
+                try:
+                    if not evaluate(step.when, context):
+                        record.steps.append(StepRecord(name, step.action.name, "skipped",
+                                                       message=f"check mode: when: {step.when} is false"))
+                        self.on_event(StepFinished(host.name, name, "skipped", f"when: {step.when} is false"))
+                        continue
+                    when = f" (when: {step.when} is true)"
+                except TemplateError:
+                    when = f" (if, when it runs, {step.when} holds: it reads an earlier step's result)"
             changes = step.action.changes_state
-            record.steps.append(StepRecord(step.name, step.action.name, "skipped", message="check mode",
+            status = "changed" if changes else "ok"
+            record.steps.append(StepRecord(name, step.action.name, status, message="check mode: would run" + when,
                                            data={"commands": commands, "changes_state": changes}))
             for command in commands:
                 effect = " (changes the appliance)" if changes else ""
-                self.on_event(Notice(host.name, f"[{step.name}] would send: {command}{effect}{when}"))
+                self.on_event(Notice(host.name, f"[{name}] would send: {command}{effect}{when}"))
 
     async def _start_services(self, hosts: list[Host]) -> None:
         from ops.receiver import Receiver
@@ -414,6 +435,8 @@ class Runner:
             if self._receiver is not None and run.has_files():
                 record.files = await asyncio.shield(run.write_manifest(self._receiver))
                 record.manifest = str((run.host_dir / "manifest.json").relative_to(self.run_dir))
+                for entry in record.files:
+                    self.on_event(FileReceived(host.name, entry["path"], entry["size"], entry["sha256"]))
             if run.transcript is not None:
                 record.transcript = str((run.host_dir / "transcript.log").relative_to(self.run_dir))
             record.duration_s = round(time.monotonic() - started, 3)
@@ -432,6 +455,7 @@ class Runner:
             name = step.name
         step_record = StepRecord(name, step.action.name, "ok", started=_now())
         record.steps.append(step_record)
+        exc_seen: BaseException | None = None
         try:
             if step.when is not None and not evaluate(step.when, context):
                 step_record.status, step_record.message = "skipped", f"when: {step.when} is false"
@@ -456,6 +480,7 @@ class Runner:
         except SessionError as exc:
             step_record.message = str(exc)
             failed, stop_host = True, True
+            exc_seen = exc
         except (ValidationError, TemplateError) as exc:
             step_record.message = f"bad arguments after templating: {exc}"
             failed, stop_host = True, False
@@ -472,16 +497,20 @@ class Runner:
         if step.register:
             context[step.register] = {"ok": not failed, "failed": failed, "changed": step_record.status == "changed",
                                       "message": step_record.message, **step_record.data}
+        raw_output = step_record.data.get("output")
+        output = mask(raw_output) if isinstance(raw_output, str) else ""
         if not failed:
-            self.on_event(StepFinished(run.host.name, name, step_record.status, step_record.message))
+            self.on_event(StepFinished(run.host.name, name, step_record.status, step_record.message, output))
             return True
         if step.ignore_errors and not stop_host:
             step_record.status = "ignored"
-            self.on_event(StepFinished(run.host.name, name, "ignored", step_record.message))
+            self.on_event(StepFinished(run.host.name, name, "ignored", step_record.message, output))
             return True
         step_record.status = "failed"
+        if isinstance(exc_seen, UNREACHABLE):
+            record.unreachable = True
         record.status, record.error = "failed", f"step {name!r}: {step_record.message}"
-        self.on_event(StepFinished(run.host.name, name, "failed", step_record.message))
+        self.on_event(StepFinished(run.host.name, name, "failed", step_record.message, output))
         return False
 
 

@@ -51,6 +51,15 @@ def _entry_point() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _logging_per_test() -> Iterator[None]:
+    """A test that runs the `ops` command in-process configures logging (ops.logconfig): undone after it."""
+    yield
+    from ops.logconfig import reset
+
+    reset()
+
+
+@pytest.fixture(autouse=True)
 def _masker_per_test() -> Iterator[None]:
     """Each test masks only the secrets it made itself (and the session's): a short test value such
     as "abc", registered by one test, must not mask three hex digits of another test's sha256."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 from ops.secrets import mask
 from ops.session.screen import clean
+
+# Each line as it is kept, for `ops run -vv` (ops.logconfig): already masked and cleaned.
+log = logging.getLogger("ops.transcript")
 
 
 class Transcript:
@@ -16,8 +20,9 @@ class Transcript:
     never holds a secret, even one the appliance echoed back.
     """
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, name: str = "") -> None:
         self.path = path
+        self.name = name  # the host, for the -vv lines
         # Kept in memory only when there is no file: a 200-host run must not hold every transcript.
         self._buffer = io.StringIO() if path is None else None
         self._file = None
@@ -47,6 +52,10 @@ class Transcript:
         self._append(f"\n### {mask(text)}\n")
 
     def _append(self, text: str) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            for line in text.splitlines():
+                if line.strip():
+                    log.debug("%s | %s", self.name, line)
         if self._buffer is not None:
             self._buffer.write(text)
         elif self._file is not None:
