@@ -50,9 +50,8 @@ def test_verbosity_levels_show_output_then_session_lines_then_ssh_debug_all_mask
     assert "ops.transcript" not in one.stderr
     # -vvv: SSH-level debug from asyncssh.
     assert "asyncssh" in three.stderr and "asyncssh" not in two.stderr
-    # Masked everywhere: the lab's SSH password (a generated secret) is never printed; the login
-    # itself is visible at -vvv, so the check has something to look at.
-    assert "uth" in three.stderr  # "Auth" lines of asyncssh's debug
+    assert "uth" in three.stderr  # asyncssh's authentication lines
+    # Masking of these lines: tests/test_secrets_scan.py (-vvv with a clear-echo lab).
 
 
 def test_the_recap_counts_an_unreachable_host_and_a_host_that_failed_before_any_step(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def _leaks(playbook: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], ca
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(LEAKY_INVENTORY)
     caplog.set_level(logging.DEBUG)
-    code = main(["run", str(playbook), "-i", str(inventory), "-o", str(tmp_path / "out"), "-v"])
+    code = main(["run", str(playbook), "-i", str(inventory), "-o", str(tmp_path / "out"), "-vvv"])
     out, err = capfd.readouterr()
     assert code == 0, out + err
     assert generated, "labs and the receiver generate their passwords"
