@@ -30,9 +30,12 @@ class Problem:
     line: int | None
     key: str
     message: str
+    column: int | None = None  # for YAML syntax errors: where on the line the parser stopped
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
+        if self.line and self.column:
+            where += f":{self.column}"
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
@@ -176,7 +179,11 @@ def load(path: Path, what: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         message = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise InputError([Problem(str(path), line, "", f"invalid YAML: {message}")]) from None
+        if "!vault" in message:
+            message += (" (an ansible-vault value: finesse-ops does not decrypt vault; read the inventory "
+                        "through `ansible-inventory --list`, or use a cmd: secret reference)")
+        raise InputError([Problem(str(path), line, "", f"invalid YAML: {message}",
+                                  column=mark.column + 1 if mark else None)]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(str(path), None, "", f"invalid YAML: {exc}")]) from None
     except RecursionError:
@@ -193,11 +200,15 @@ def validate(doc: Document, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        raise InputError(problems_from(doc, exc)) from None
+        raise InputError(problems_from(doc, exc, model=model)) from None
 
 
-def problems_from(doc: Document, exc: ValidationError, loc: Loc = ()) -> list[Problem]:
-    """One problem per error; a union's alternatives are folded into the most specific complaint."""
+def problems_from(doc: Document, exc: ValidationError, loc: Loc = (),
+                  model: type[BaseModel] | None = None) -> list[Problem]:
+    """One problem per error; a union's alternatives are folded into the most specific complaint.
+
+    With the `model` that was validated, an unknown key gets "did you mean" and the keys allowed there.
+    """
     located: list[tuple[Loc, str]] = []
     for error in exc.errors():
         raw = tuple(error["loc"])
@@ -208,13 +219,108 @@ def problems_from(doc: Document, exc: ValidationError, loc: Loc = ()) -> list[Pr
             if isinstance(part, str) and index < len(raw) - 1 and where + (part,) not in doc.lines:
                 continue
             where = where + (part,)
-        located.append((where, _message(error)))
+        message = _message(error)
+        if error["type"] == "extra_forbidden" and model is not None:
+            message = unknown_key(str(raw[-1]), _keys_at(model, raw[:-1]))
+        located.append((where, message))
     deepest = [(w, m) for w, m in located
                if not any(len(o) > len(w) and o[:len(w)] == w for o, _ in located)]
     problems: list[Problem] = []
     for where, message in dict.fromkeys(deepest):
         problems.append(doc.problem(where, message))
     return problems
+
+
+def unknown_key(key: str, valid: Iterable[str] | None, what: str = "key") -> str:
+    """ "unknown key 'hots'; did you mean 'hosts'? (keys here: ...)" """
+    import difflib
+
+    choices = sorted(valid or ())
+    message = f"unknown {what}"
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    if choices:
+        message += f" ({what}s here: {', '.join(choices)})"
+    return message
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
+    """The keys the model allows at `loc` (pydantic's error location, union members included)."""
+    import typing
+
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                continue  # a union member's name that pydantic puts in the location
+            current = field.annotation
+            continue
+        origin = typing.get_origin(current)
+        args = typing.get_args(current)
+        if origin in (dict, typing.Mapping) and len(args) == 2 or origin is dict:
+            current = args[1] if len(args) == 2 else Any
+        elif origin in (list, tuple, set) and args:
+            current = args[0]
+        else:
+            return None
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model in `X | None`, `Annotated[X, ...]` (the first model of a union)."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        for member in typing.get_args(annotation):
+            inner = _unwrap(member)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return annotation
+
+
+# What a value of the wrong type should have looked like: pydantic's error type -> an example.
+_EXPECTED = {
+    "dict_type": "a mapping, e.g. {key: value}",
+    "model_type": "a mapping, e.g. {key: value}",
+    "model_attributes_type": "a mapping, e.g. {key: value}",
+    "list_type": "a list, e.g. [a, b]",
+    "int_type": "a whole number, e.g. 7",
+    "int_parsing": "a whole number, e.g. 7",
+    "int_from_float": "a whole number, e.g. 7",
+    "float_type": "a number, e.g. 2.5",
+    "float_parsing": "a number, e.g. 2.5",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text, e.g. \"show version active\" (quote it if it looks like a number or true/false)",
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _message(error: Any) -> str:
@@ -226,4 +332,8 @@ def _message(error: Any) -> str:
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
+    expected = _EXPECTED.get(kind)
+    if expected is not None:
+        # The kind of value only, never the value: it may be a password typed where a reference goes.
+        return f"expected {expected}; got {_kind(error.get('input'))}"
     return message
