@@ -9,8 +9,13 @@ steps:
     activelog: {path: desktop/logs/*, recurs: true, reltime: {days: "{{ days }}"}}
     register: logs
 ```
+Values are Jinja2 templates (ops/templating.py: Ansible's filters and tests, sandboxed); `when:`
+is an expression, true/false, or a list of expressions that must all hold.
+
 Everything is checked before any host is touched: unknown keys and actions, wrong types,
-undefined variables, each reported with file, line and key.
+template syntax, undefined variables (the names each template needs, against the host's vars,
+the playbook's vars and the results registered by earlier steps), each reported with file, line
+and key.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from ops.actions import ACTIONS
 from ops.actions.base import Action
 from ops.inventory import Host, Inventory
 from ops.retention import Keep
-from ops.templating import TemplateError, condition_names, references, render
+from ops.templating import TemplateError, condition_names, references, render, template_strings
 from ops.yamlsource import Document, InputError, Problem, load, problems_from, validate
 
 STEP_KEYS = {"name", "when", "register", "ignore_errors"}
@@ -49,7 +54,7 @@ class Step:
     name: str
     action: Action
     raw_args: Any
-    when: str | bool | None
+    when: str | bool | list[str | bool] | None
     register: str | None
     ignore_errors: bool
 
@@ -94,8 +99,11 @@ def _step(doc: Document, index: int, raw: Any, problems: list[Problem]) -> Step 
     if not isinstance(ignore, bool):
         problems.append(doc.problem(loc + ("ignore_errors",), "ignore_errors is true or false"))
     when = raw.get("when")
-    if when is not None and not isinstance(when, (str, bool)):
-        problems.append(doc.problem(loc + ("when",), "when is a condition (a string) or true/false"))
+    if when is not None and not (isinstance(when, (str, bool))
+                                 or isinstance(when, list) and all(isinstance(w, (str, bool)) for w in when)):
+        problems.append(doc.problem(loc + ("when",), "when is a condition (a string), true/false, or a list of"
+                                                     " conditions that must all hold"))
+        when = None
     if len(known) != 1 or not isinstance(name, str):
         return None
     action = ACTIONS[known[0]]
@@ -150,24 +158,56 @@ def static_context(playbook: Playbook, host: Host | None, run_id: str = "RUN") -
     return context
 
 
+def _conditions(when: str | bool | list[str | bool] | None) -> list[tuple[tuple[str | int, ...], str]]:
+    if isinstance(when, str):
+        return [(("when",), when)]
+    if isinstance(when, list):
+        return [(("when", i), w) for i, w in enumerate(when) if isinstance(w, str)]
+    return []
+
+
+def _needs(doc: Document, step: Step, problems: list[Problem]) -> list[tuple[tuple[str | int, ...], set[str]]] | None:
+    """The names each template of a step needs, by place; None (and problems) when one cannot be read."""
+    loc: tuple[str | int, ...] = ("steps", step.index)
+    pieces = [(("name",), step.name)] + [((step.action.name, *path), text)
+                                         for path, text in template_strings(step.raw_args)]
+    needs: list[tuple[tuple[str | int, ...], set[str]]] = []
+    readable = True
+    for where, text in pieces:
+        try:
+            needs.append((loc + where, references(text)))
+        except TemplateError as exc:
+            problems.append(doc.problem(loc + where, str(exc)))
+            readable = False
+    for where, condition in _conditions(step.when):
+        try:
+            needs.append((loc + where, condition_names(condition)))
+        except TemplateError as exc:
+            problems.append(doc.problem(loc + where, str(exc)))
+            readable = False
+    return needs if readable else None
+
+
 def _check_steps(doc: Document, playbook: Playbook, contexts: list[dict[str, Any]], problems: list[Problem]) -> None:
     registered: list[str] = []
     for step in playbook.steps:
         loc: tuple[str | int, ...] = ("steps", step.index)
         key = step.action.name
-        try:
-            used = references(step.raw_args) | references(step.name)
-            if isinstance(step.when, str):
-                used |= condition_names(step.when)
-        except TemplateError as exc:
-            problems.append(doc.problem(loc, str(exc)))
+        needs = _needs(doc, step, problems)
+        if needs is None:
+            if step.register:
+                registered.append(step.register)
             continue
+        used = set().union(*(names for _where, names in needs))
         for context in contexts:
-            undefined = sorted(n for n in used if n not in context and n not in registered)
-            if undefined:
+            missing = [(where, sorted(n for n in names if n not in context and n not in registered))
+                       for where, names in needs]
+            missing = [(where, names) for where, names in missing if names]
+            if missing:
                 host = context.get("inventory_hostname")
-                problems.append(doc.problem(loc, f"undefined variable(s) {', '.join(undefined)}"
-                                                 + (f" for host {host}" if host != "HOST" else "")))
+                for where, names in missing:
+                    problems.append(doc.problem(where, f"undefined variable(s) {', '.join(names)}"
+                                                       + (f" for host {host}" if host != "HOST" else "")))
                 break
             if used & set(registered):
                 continue  # arguments depend on a result; they are validated when the step runs
