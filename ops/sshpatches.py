@@ -18,7 +18,8 @@ first. Two pieces of it do nothing for ops:
   messages convert their arguments to text before the level check. Both now return first when the
   message would not be logged; with logging on, the output is unchanged.
 
-`apply()` is idempotent; the session transport, the receiver and the lab call it when imported.
+`apply()` is idempotent; the entry points (the `ops` command, ops.api, the tests' conftest, the bench)
+call it, never an import.
 tests/test_sshpatches.py fails if a newer asyncssh renames what is patched here, so the patches
 cannot silently stop applying.
 """

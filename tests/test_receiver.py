@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 import asyncssh
 import pytest
 
-from ops.receiver import Account, ManifestEntry, Receiver, ReceiverError
+from ops.receiver import Account, ManifestEntry, Receiver, ReceiverError, uploads
+from ops.receiver.accounts import Accounts
+from ops.receiver.session import RECV_SIZE
 
 T = TypeVar("T")
 
@@ -128,7 +130,8 @@ def test_partial_upload_never_appears(tmp_path: Path, how: str) -> None:
             temps = [p.name for p in account.directory.iterdir()]
             assert len(temps) == 1 and temps[0].startswith(".partial.log.part-")
             assert receiver.stats("h") == (0, 200_000)
-            assert "partial.log" not in await sftp.listdir("/")  # temp names are hidden
+            # Neither the temp name nor the final one is listed while the upload is open.
+            assert [n for n in await sftp.listdir("/") if n not in (".", "..")] == []
             if how == "connection-dropped":
                 conn.abort()
             elif how == "sftp-session-closed":
@@ -143,6 +146,62 @@ def test_partial_upload_never_appears(tmp_path: Path, how: str) -> None:
             conn.abort()
         finally:
             await receiver.stop()
+
+    run(body())
+
+
+@pytest.mark.parametrize("teardown_recognised", [True, False], ids=["teardown-recognised", "lost-connection-only"])
+def test_an_appliance_push_dropped_mid_file_delivers_only_whole_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    teardown_recognised: bool) -> None:
+    """The appliance's SFTP client (the lab's, with its sftp_disconnect fault) pushes three files
+    and loses its connection halfway through the last: the two whole files are delivered, the
+    half one is neither on disk under any name nor in the manifest. Without recognising asyncssh's
+    teardown (as if a newer asyncssh renamed it) the lost connection alone must still abort it."""
+    from ops.lab.push import PushError, PushTarget, push
+    from ops.receiver import jail
+
+    if not teardown_recognised:
+        monkeypatch.setattr(jail, "closing_during_teardown", lambda: False)
+    source = tmp_path / "src"
+    source.mkdir()
+    sizes = {"a.log": 1_000, "b.log": 70_000, "c.log": 300_000}
+    for name, size in sizes.items():
+        (source / name).write_bytes(os.urandom(size))
+
+    async def trust(key: asyncssh.SSHKey) -> None:
+        return None
+
+    async def body() -> None:
+        async with Receiver(tmp_path / "recv") as receiver:
+            account = receiver.add_account("h")
+            target = PushTarget("127.0.0.1", receiver.port, account.username, "/")
+            with pytest.raises(PushError, match="connection lost"):
+                await push(target, account.password.reveal(), trust,
+                           [(source / name, f"/logs/{name}") for name in sizes], legacy=False,
+                           drop_in_last_file=True)
+            # The receiver tears the session down in its own time: the temp file goes either way.
+            logs = account.directory / "logs"
+            assert await eventually(lambda: not [p for p in logs.iterdir() if ".part-" in p.name])
+            assert sorted(p.name for p in logs.iterdir()) == ["a.log", "b.log"]
+            assert receiver.manifest("h") == [
+                ManifestEntry(f"logs/{name}", sizes[name], hashlib.sha256((source / name).read_bytes()).hexdigest())
+                for name in ("a.log", "b.log")]
+            assert receiver.stats("h") == (2, sizes["a.log"] + sizes["b.log"])
+
+    run(body())
+
+
+def test_a_nul_byte_in_a_name_is_refused_for_that_reason(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with Receiver(tmp_path) as receiver, sftp_session(receiver) as sftp:
+            for refused in (lambda: sftp.open("bad\0name.log", "wb"), lambda: sftp.mkdir("bad\0dir"),
+                            lambda: sftp.stat("bad\0name"), lambda: sftp.listdir("bad\0dir")):
+                with pytest.raises(asyncssh.SFTPFailure) as excinfo:
+                    await refused()
+                # SFTP v3 has no code for an invalid name: FX_FAILURE with the receiver's reason.
+                assert (excinfo.value.code, excinfo.value.reason) == (asyncssh.FX_FAILURE,
+                                                                      "file name contains a NUL byte")
+            assert list(tmp_path.joinpath("h").iterdir()) == []
 
     run(body())
 
@@ -446,24 +505,35 @@ def test_many_small_writes_are_stored_and_hashed_in_order(tmp_path: Path) -> Non
     run(body(), timeout=60)
 
 
-def test_client_sockets_are_read_in_small_chunks(tmp_path: Path) -> None:
-    """The receive tuning (see _RECV_SIZE) reaches asyncio's transport: if asyncssh renames its
+def server_read_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every socket read the receiver's connections make (asyncio's transport.max_size)."""
+    from asyncio import selector_events
+
+    sizes: list[int] = []
+    original = selector_events._SelectorSocketTransport._read_ready__data_received
+
+    def spy(self: Any) -> None:
+        if getattr(self._protocol, "is_server", lambda: False)():
+            sizes.append(self.max_size)
+        original(self)
+    monkeypatch.setattr(selector_events._SelectorSocketTransport, "_read_ready__data_received", spy)
+    return sizes
+
+
+def test_client_sockets_are_read_in_small_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The receive tuning (see RECV_SIZE) reaches asyncio's transport: if asyncssh renames its
     private `_transport`, this fails instead of throughput silently dropping by a quarter."""
-    from ops import receiver as receiver_module
+    sizes = server_read_sizes(monkeypatch)
 
     async def body() -> None:
         async with Receiver(tmp_path) as receiver:
-            account = receiver.add_account("h")
-            async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
+            async with sftp_session(receiver) as sftp:
                 async with sftp.open("f", "wb") as fh:
                     await fh.write(b"x" * 100_000)
-                sessions = list(receiver._sessions)
-                assert len(sessions) == 1 and sessions[0].conn is not None
-                transport = sessions[0].conn._transport  # type: ignore[attr-defined]
-                assert transport.max_size == receiver_module._RECV_SIZE < 256 * 1024
             assert [e.size for e in receiver.manifest("h")] == [100_000]
 
     run(body())
+    assert sizes and set(sizes) == {RECV_SIZE} and RECV_SIZE < 256 * 1024
 
 
 def test_a_rewrite_lands_after_the_batch_still_being_written(tmp_path: Path,
@@ -472,14 +542,12 @@ def test_a_rewrite_lands_after_the_batch_still_being_written(tmp_path: Path,
     the same bytes must land after the batch, however slow the batch is."""
     import time
 
-    from ops import receiver as receiver_module
-
-    slow_store = receiver_module._store_chunks
+    slow_store = uploads.store_chunks
 
     def slowly(*args: Any) -> None:
         time.sleep(0.3)  # the batch is still on its way to disk when the rewrite arrives
         slow_store(*args)
-    monkeypatch.setattr(receiver_module, "_store_chunks", slowly)
+    monkeypatch.setattr(uploads, "store_chunks", slowly)
     first = os.urandom(2 * 1024 * 1024)
     tail = b"\xff" * 65536
     want = first[:-len(tail)] + tail
@@ -535,15 +603,13 @@ def test_small_files_are_stored_on_the_loop_and_big_ones_by_the_worker_thread(
     the worker thread. Both arrive whole with the right digest."""
     import threading
 
-    from ops import receiver as receiver_module
-
     where: dict[str, set[bool]] = {}
-    store = receiver_module._store_chunks
+    store = uploads.store_chunks
 
     def spy(upload: Any, offset: int, chunks: list[bytes]) -> None:
         where.setdefault(upload.rel, set()).add(threading.current_thread() is threading.main_thread())
         store(upload, offset, chunks)
-    monkeypatch.setattr(receiver_module, "_store_chunks", spy)
+    monkeypatch.setattr(uploads, "store_chunks", spy)
     small, big = os.urandom(40_000), os.urandom(3 * 1024 * 1024 + 5)
 
     async def body() -> None:
@@ -564,18 +630,7 @@ def test_small_files_are_stored_on_the_loop_and_big_ones_by_the_worker_thread(
 def test_the_rest_of_a_big_ssh_packet_is_read_in_one_piece(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A 256 KiB SSH packet is read as its first 64 KiB, then the rest at once (see
     _fit_reads_to_packets): fails if asyncssh's packet state is renamed and reads stay at 64 KiB."""
-    from asyncio import selector_events
-
-    from ops import receiver as receiver_module
-
-    sizes: list[int] = []
-    original = selector_events._SelectorSocketTransport._read_ready__data_received
-
-    def spy(self: Any) -> None:
-        if getattr(self._protocol, "is_server", lambda: False)():
-            sizes.append(self.max_size)
-        original(self)
-    monkeypatch.setattr(selector_events._SelectorSocketTransport, "_read_ready__data_received", spy)
+    sizes = server_read_sizes(monkeypatch)
     payload = os.urandom(4 * 1024 * 1024)
 
     async def body() -> None:
@@ -585,30 +640,30 @@ def test_the_rest_of_a_big_ssh_packet_is_read_in_one_piece(tmp_path: Path, monke
         assert [e.sha256 for e in receiver.manifest("h")] == [hashlib.sha256(payload).hexdigest()]
 
     run(body())
-    assert receiver_module._RECV_SIZE in sizes
-    assert max(sizes) > receiver_module._RECV_SIZE
+    assert RECV_SIZE in sizes
+    assert max(sizes) > RECV_SIZE
 
 
 def test_a_batch_that_failed_just_before_close_discards_the_file(tmp_path: Path) -> None:
     """A worker-thread batch can fail and finish in the same loop pass as the client's CLOSE,
     before its done-callback has recorded the failure: the small tail must not then be stored
-    on the loop and the file committed with a hole (and a digest of the tail alone)."""
+    on the loop and the file committed with a hole (and a digest of the tail alone).
+    A unit test of the upload engine (ops.receiver.uploads), as no client can time this."""
     import errno
 
     async def body() -> None:
-        async with Receiver(tmp_path) as receiver:
-            account = receiver.add_account("h")
-            state = receiver._accounts[account.username]
-            upload = receiver._begin_upload(state, "f.log", str(account.directory / "f.log"), read=False,
-                                            append=False, track=set())
-            assert receiver._write(upload, 0, b"tail" * 100) == 400  # gathered, not yet stored
-            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            failed.set_exception(OSError(errno.ENOSPC, "No space left on device"))
-            upload.inflight = failed  # done, its callback not run yet
-            with pytest.raises(asyncssh.SFTPFailure, match="discarded.*No space left"):
-                result = receiver._finish_upload(upload)
-                if result is not None:
-                    await result
-            assert receiver.manifest("h") == [] and all_files(account.directory) == []
+        accounts = Accounts()
+        engine = uploads.UploadEngine(accounts, Receiver(tmp_path))  # a receiver's default limits
+        state = accounts.create("h", tmp_path)
+        upload = engine.begin(state, "f.log", str(tmp_path / "f.log"), read=False, append=False)
+        assert engine.write(upload, 0, b"tail" * 100) == 400  # gathered, not yet stored
+        failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        failed.set_exception(OSError(errno.ENOSPC, "No space left on device"))
+        upload.inflight = failed  # done, its callback not run yet
+        with pytest.raises(asyncssh.SFTPFailure, match="discarded.*No space left"):
+            result = engine.finish(upload)
+            if result is not None:
+                await result
+        assert accounts.entries("h") == [] and all_files(tmp_path) == []
 
     run(body())

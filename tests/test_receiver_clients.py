@@ -123,11 +123,13 @@ def test_paramiko_upload_and_jail(threaded: ThreadedReceiver, tmp_path: Path) ->
         for mode in ("w", "a", "r+"):
             with pytest.raises(OSError):
                 sftp.open("desktop/logs/Desktop-webservices.log", mode)
-        # A NUL byte in a name is refused.
-        with pytest.raises(OSError):
-            sftp.open("bad\0name.log", "w")
-        with pytest.raises(OSError):
-            sftp.mkdir("bad\0dir")
+        # A NUL byte in a name is refused, and for that reason (SFTP v3 sends it as FX_FAILURE,
+        # which paramiko raises as a bare OSError carrying the server's message).
+        for refused in (lambda: sftp.open("bad\0name.log", "w"), lambda: sftp.mkdir("bad\0dir"),
+                        lambda: sftp.stat("desktop/bad\0name")):
+            with pytest.raises(OSError) as excinfo:
+                refused()
+            assert type(excinfo.value) is OSError and excinfo.value.args == ("file name contains a NUL byte",)
     finally:
         sftp.close()
         transport.close()
@@ -157,24 +159,55 @@ def test_paramiko_wrong_credentials_refused(threaded: ThreadedReceiver) -> None:
             paramiko_sftp(port, username, password)
 
 
-def test_paramiko_abort_mid_upload_leaves_nothing(threaded: ThreadedReceiver) -> None:
+def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll `check` until true or `timeout` (the receiver's side of a client's action comes later)."""
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def paramiko_half_upload(threaded: ThreadedReceiver, name: str,
+                         size: int) -> tuple[Account, paramiko.Transport, paramiko.SFTPClient, paramiko.SFTPFile]:
+    """A paramiko client of a new account of host "h" with `name` open and `size` bytes of it
+    received. Keep the file object: paramiko closes the handle when it is garbage-collected."""
     account: Account = threaded.call(lambda: threaded.receiver.add_account("h"))
     transport, sftp = paramiko_sftp(threaded.receiver.port, account.username, account.password.reveal())
-    fh = sftp.open("big.log", "w")
-    fh.write(b"y" * 100_000)
+    fh = sftp.open(name, "w")
+    fh.write(b"y" * size)
     fh.flush()
-    # Wait until the server has the bytes, then drop the socket without closing the handle.
-    deadline = time.monotonic() + 5
-    while threaded.call(lambda: threaded.receiver.stats("h"))[1] < 100_000 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert threaded.call(lambda: threaded.receiver.stats("h")) == (0, 100_000)
+    until(lambda: threaded.call(lambda: threaded.receiver.stats("h"))[1] >= size)
+    assert threaded.call(lambda: threaded.receiver.stats("h")) == (0, size)
+    return account, transport, sftp, fh
+
+
+def test_paramiko_abort_mid_upload_leaves_nothing(threaded: ThreadedReceiver) -> None:
+    account, transport, _, _fh = paramiko_half_upload(threaded, "big.log", 100_000)
+    # Drop the socket without closing the handle.
     transport.sock.close()  # type: ignore[union-attr]
     transport.close()
-    deadline = time.monotonic() + 5
-    while any(account.directory.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    until(lambda: not any(account.directory.iterdir()))
     assert list(account.directory.iterdir()) == []
     assert threaded.call(lambda: threaded.receiver.manifest("h")) == []
+
+
+def test_paramiko_sftp_session_closed_with_a_file_open_commits_nothing(threaded: ThreadedReceiver) -> None:
+    """The SFTP channel ends while a file is still open and the SSH connection stays up: asyncssh
+    closes the handle in its teardown, which must abort the upload (the connection is not lost,
+    so only recognising the teardown tells this apart from the client closing the file)."""
+    account, transport, sftp, _fh = paramiko_half_upload(threaded, "half.log", 50_000)
+    try:
+        sftp.close()  # the channel only: the handle was never closed
+        until(lambda: not any(account.directory.iterdir()))
+        assert list(account.directory.iterdir()) == []
+        assert threaded.call(lambda: threaded.receiver.manifest("h")) == []
+        assert threaded.call(lambda: threaded.receiver.stats("h")) == (0, 0)
+        # The connection is still there, and a new SFTP session on it sees no such file.
+        assert transport.is_active()
+        again = paramiko.SFTPClient.from_transport(transport)
+        assert again is not None and again.listdir("/") == []
+        again.close()
+    finally:
+        transport.close()
 
 
 # -- OpenSSH sftp ------------------------------------------------------------------------------

@@ -66,19 +66,19 @@ def test_connections_waiting_to_log_in_are_capped_and_the_excess_closed_before_t
             with raw_sockets(receiver.port, 3) as held:
                 for sock in held:
                     assert (await in_thread(first_bytes, sock)).startswith(b"SSH-2.0-")
-                assert len(receiver._unauthenticated) == 3
+                assert receiver.connections() == (3, 0)
                 with raw_sockets(receiver.port, 1) as (excess,):
                     # Closed as it arrived: not even the version line, so no key exchange either.
                     assert await in_thread(first_bytes, excess) == b""
                 with pytest.raises(CLOSED_AT_THE_DOOR):
                     await connect(receiver, account)
             # Once the held connections go, appliances get in again.
-            assert await eventually(lambda: not receiver._unauthenticated, timeout=BANNER_WAIT)
+            assert await eventually(lambda: receiver.connections()[0] == 0, timeout=BANNER_WAIT)
             async with await connect(receiver, account) as conn, conn.start_sftp_client() as sftp:
                 async with sftp.open("f", "wb") as fh:
                     await fh.write(b"ok")
                 # A connection that has logged in no longer counts.
-                assert not receiver._unauthenticated
+                assert receiver.connections() == (0, 1)
             assert [e.path for e in receiver.manifest("h")] == ["f"]
 
     run(body(), timeout=60)
@@ -104,7 +104,7 @@ def test_a_connection_that_does_not_log_in_within_the_grace_time_is_closed(tmp_p
                 assert (await in_thread(first_bytes, sock)).startswith(b"SSH-2.0-")
                 # Then nothing more, and the server closes (recv would time out otherwise).
                 assert await in_thread(sock.recv, 256) == b""
-            assert await eventually(lambda: not receiver._sessions)
+            assert await eventually(lambda: receiver.connections() == (0, 0))
 
     run(body(), timeout=60)
 
@@ -187,7 +187,7 @@ def test_logins_of_one_account_at_once_are_capped(tmp_path: Path) -> None:
                     pass
                 first.close()
                 await first.wait_closed()
-                assert await eventually(lambda: len(receiver._accounts[account.username].sessions) == 1)
+                assert await eventually(lambda: receiver.connections() == (0, 1))  # `second` alone
                 async with await connect(receiver, account):
                     pass
             finally:

@@ -135,7 +135,7 @@ def test_manifests_are_written_off_the_event_loop(tmp_path: Path, monkeypatch: p
     disk that takes milliseconds, which every other host's session would otherwise wait for."""
     import threading
 
-    from ops import receiver as receiver_module
+    from ops.receiver import manifest as receiver_module
 
     threads: list[bool] = []
     write = receiver_module.write_atomic

@@ -21,14 +21,8 @@ from typing import Any
 import asyncssh
 
 from ops.lab.logtree import LogFile
+from ops.sshalgorithms import CIPHERS, LEGACY_CIPHERS, LEGACY_HOST_KEYS, LEGACY_KEX, LEGACY_MACS, VOS_KEX
 
-# What the SFTP client of older VOS releases offers, and nothing else.
-LEGACY_ALGS: dict[str, list[str]] = {
-    "kex_algs": ["diffie-hellman-group14-sha1"],
-    "encryption_algs": ["aes128-cbc", "aes256-cbc"],
-    "mac_algs": ["hmac-sha1"],
-    "server_host_key_algs": ["ssh-rsa"],
-}
 CONNECT_TIMEOUT = 15.0
 QUESTION_TIMEOUT = 300.0
 
@@ -76,24 +70,14 @@ def key_type_label(key: asyncssh.SSHKey) -> str:
     return alg.upper()
 
 
-# Key exchange as the OpenSSH of an appliance offers it, server and client alike (VOS releases
-# ship OpenSSH 7.x/8.x; the reference lists no algorithms, so this is OpenSSH's own default set of
-# that time): no post-quantum hybrids (mlkem768x25519, sntrup761), which asyncssh would put first,
-# so a session with the lab negotiates what it would with a real node (curve25519-sha256).
-VOS_KEX = ["curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256", "ecdh-sha2-nistp384",
-           "ecdh-sha2-nistp521", "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
-           "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256", "diffie-hellman-group14-sha1"]
-
-# A modern VOS client (OpenSSH 7+) with AES-NI negotiates AES-GCM; it also keeps the emulator cheap
-# when hundreds of labs push at once on a small machine.
-MODERN_CIPHERS = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
-                  "aes128-ctr", "aes256-ctr"]
-
-
 def _alg_options(legacy: bool) -> dict[str, Any]:
+    """What the appliance's SFTP client offers: an older VOS release's algorithms and nothing else,
+    or a modern release's (OpenSSH 7+ with AES-NI negotiates AES-GCM, which also keeps the lab
+    cheap when hundreds of labs push at once on a small machine)."""
     if legacy:
-        return dict(LEGACY_ALGS)
-    return {"kex_algs": VOS_KEX, "encryption_algs": MODERN_CIPHERS, "server_host_key_algs": "default"}
+        return {"kex_algs": LEGACY_KEX, "encryption_algs": LEGACY_CIPHERS, "mac_algs": LEGACY_MACS,
+                "server_host_key_algs": LEGACY_HOST_KEYS}
+    return {"kex_algs": VOS_KEX, "encryption_algs": CIPHERS, "server_host_key_algs": "default"}
 
 
 def _reason(exc: BaseException) -> str:

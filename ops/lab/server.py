@@ -29,10 +29,11 @@ from ops.lab.commands import UNSUCCESSFUL, CommandContext, QuitSession, load_han
 from ops.lab.handlers.services import DEFAULT_SERVICES
 from ops.lab.logtree import LogFile
 from ops.lab.options import LabConfig
-from ops.lab.push import VOS_KEX, PushRecord
+from ops.lab.push import PushRecord
 from ops.lab.rest.server import RestServer
 from ops.lab.sshd import SshdFront
 from ops.lab.terminal import Exchange, Interrupted, SessionClosed, Terminal, TtyModes
+from ops.sshalgorithms import VOS_KEX
 
 __all__ = ["LabAppliance", "LabConfig", "PushRecord", "run_forever"]
 

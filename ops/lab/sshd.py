@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ops.lab import ptylogin
-from ops.lab.push import VOS_KEX
 from ops.lab.terminal import SessionClosed
+from ops.sshalgorithms import VOS_KEX
 
 if TYPE_CHECKING:
     from ops.lab.server import LabAppliance
