@@ -53,9 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="JSON lines on stdout: one object per event (host_started, "
                      "step_finished, file_received, host_finished ...), then the recap; for jq and other programs")
     run.add_argument("--list-hosts", action="store_true", help="print the hosts the run would target, then stop")
+    run.add_argument("--list-steps", action="store_true",
+                     help="print the steps that would run (tags applied), then stop")
+    _selection_arguments(run)
 
     validate = sub.add_parser("validate", help="check a playbook (and inventory) without touching any host")
     validate.add_argument("playbook", type=Path)
+    validate.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
+                          help="as ops run -e")
     validate.add_argument("-i", "--inventory", type=Path, default=Path("inventory.yaml"),
                           help="the inventory to check against (default: inventory.yaml, as `ops run`)")
 
@@ -73,6 +78,63 @@ def _parser() -> argparse.ArgumentParser:
                      help="environment variable holding the admin password (default OPS_LAB_PASSWORD)")
     _add_artifact_commands(sub)
     return parser
+
+
+def _selection_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
+                     help="variables over all others, as Ansible's -e: key=value (text), a YAML/JSON mapping, or "
+                          "@FILE (YAML); repeatable, the last wins")
+    run.add_argument("-t", "--tags", action="append", default=[], metavar="TAGS",
+                     help="only steps with one of these tags (comma-separated; always/never/tagged/untagged/all)")
+    run.add_argument("--skip-tags", action="append", default=[], metavar="TAGS", help="leave out steps with these tags")
+    run.add_argument("--start-at-step", metavar="NAME", help="begin at the step of this name (earlier ones are left "
+                     "out, as Ansible's --start-at-task)")
+
+
+def _extra_vars(values: list[str]) -> dict[str, Any]:
+    """Ansible's -e forms, in order (a later one wins); ValueError says which one and why."""
+    import shlex
+
+    import yaml
+
+    from ops.playbook import VAR_NAME_RE
+    from ops.yamlsource import InputError, load
+
+    merged: dict[str, Any] = {}
+    for value in values:
+        if value.startswith("@"):
+            try:
+                data = load(Path(value[1:]).expanduser(), "extra vars file").data
+            except InputError as exc:
+                raise ValueError(str(exc)) from None
+            where = value
+        elif value.lstrip().startswith(("{", "[")):
+            try:
+                data = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                raise ValueError(f"-e {value[:60]!r}: not a YAML/JSON mapping ({exc})") from None
+            where = "-e"
+        else:
+            data = {}
+            for word in shlex.split(value):
+                key, sep, text = word.partition("=")
+                if not sep:
+                    raise ValueError(f"-e {word!r}: use key=value, a {{...}} mapping, or @FILE")
+                data[key] = text
+            where = "-e"
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: extra vars are a mapping of names to values")
+        for key in data:
+            if not isinstance(key, str) or not VAR_NAME_RE.match(key):
+                raise ValueError(f"{where}: {key!r} is not a variable name (letters, digits and '_')")
+        merged.update(data)
+    return merged
+
+
+def _words(values: list[str]) -> list[str]:
+    return [w.strip() for v in values for w in v.split(",") if w.strip()]
 
 
 def _version() -> str:
@@ -182,11 +244,19 @@ def _load(args: argparse.Namespace, inventory_path: Path | None) -> tuple[Playbo
     from ops.yamlsource import InputError
 
     try:
+        extra = _extra_vars(getattr(args, "extra_vars", []))
+    except ValueError as exc:
+        _err(str(exc))
+        return None
+    try:
         inventory = load_inventory(inventory_path) if inventory_path is not None else None
-        return load_playbook(args.playbook, inventory), inventory
+        playbook = load_playbook(args.playbook, inventory, extra_vars=extra)
     except InputError as exc:
         _err(str(exc))
         return None
+    for warning in playbook.warnings:
+        _err(f"[DEPRECATION WARNING] {warning}")
+    return playbook, inventory
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -249,11 +319,27 @@ def _run(args: argparse.Namespace) -> int:
         if not playbook.targets:
             _err(f"--limit {args.limit!r} leaves no host of the playbook's {playbook.hosts!r}")
             return EXIT_BAD_INPUT
+    from ops.playbook import select_steps
+
+    try:
+        playbook.steps = select_steps(playbook.steps, _words(args.tags), _words(args.skip_tags), args.start_at_step)
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
     if args.list_hosts:
         print(f"play [{playbook.name}] ({len(playbook.targets)} hosts):")
         for host in playbook.targets:
             print(f"  {inert(host.name)}")
         return EXIT_OK
+    if args.list_steps:
+        print(f"play [{playbook.name}] ({len(playbook.steps)} steps):")
+        for step in playbook.steps:
+            tags = f"  TAGS: [{', '.join(step.tags)}]" if step.tags else ""
+            print(inert(f"  {step.name}  ({step.action.name}){tags}"))
+        return EXIT_OK
+    if not playbook.steps:
+        _err("the tags and --start-at-step leave no step to run")
+        return EXIT_BAD_INPUT
     output, run_id = args.output, None
     if args.resume:
         resumed = _resume_dir(args.resume, args.output, playbook.path)

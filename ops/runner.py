@@ -42,7 +42,7 @@ from ops.session.transcript import Transcript
 from ops.session.transport import Target
 from ops.state import PullState, RunLock, normalise
 from ops.targets import PreparedHost, prepare
-from ops.templating import TemplateError, evaluate, render
+from ops.templating import TemplateError, describe, evaluate, render
 
 if TYPE_CHECKING:
 
@@ -346,20 +346,27 @@ class Runner:
             except TemplateError:
                 name = step.name
             try:
-                commands = step.action.commands(step.args_for(context))
-            except (ValidationError, TemplateError):
+                if step.loop is not None:
+                    items = render(step.loop, context)
+                    var = step.loop_control.loop_var
+                    commands = [command for item in items
+                                for command in step.action.commands(step.args_for({**context, var: item}))]
+                else:
+                    commands = step.action.commands(step.args_for(context))
+            except (ValidationError, TemplateError, TypeError):
                 commands = ["(arguments depend on an earlier step's result)"]
             when = ""
             if step.when is not None:
                 try:
                     if not evaluate(step.when, context):
+                        said = f"when: {describe(step.when)} is false"
                         record.steps.append(StepRecord(name, step.action.name, "skipped",
-                                                       message=f"check mode: when: {step.when} is false"))
-                        self.on_event(StepFinished(host.name, name, "skipped", f"when: {step.when} is false"))
+                                                       message=f"check mode: {said}"))
+                        self.on_event(StepFinished(host.name, name, "skipped", said))
                         continue
-                    when = f" (when: {step.when} is true)"
+                    when = f" (when: {describe(step.when)} is true)"
                 except TemplateError:
-                    when = f" (if, when it runs, {step.when} holds: it reads an earlier step's result)"
+                    when = f" (if, when it runs, {describe(step.when)} holds: it reads an earlier step's result)"
             changes = step.action.changes_state
             status = "changed" if changes else "ok"
             record.steps.append(StepRecord(name, step.action.name, status, message="check mode: would run" + when,
@@ -447,71 +454,187 @@ class Runner:
             self.on_event(HostFinished(host.name, record.status, record.error))
 
     async def _run_step(self, run: HostRun, step: Step, context: dict[str, Any], record: HostRecord) -> bool:
-        """Runs one step; returns False when the host should stop here."""
-        started = time.monotonic()
+        """Runs one step (once per item with `loop:`); returns False when the host should stop here."""
+        if step.loop is None:
+            go_on, result = await self._run_once(run, step, context, record)
+            if step.register:
+                context[step.register] = result
+            return go_on
         try:
-            name = str(render(step.name, context))
+            items = render(step.loop, context)
+            if isinstance(items, dict | str) or not isinstance(items, list | tuple):
+                raise TemplateError(f"loop gives {type(items).__name__}, not a list")
+        except TemplateError as exc:
+            name = self._name(step, context)
+            message = mask(f"loop: {exc}")
+            record.steps.append(StepRecord(name, step.action.name, "failed", message=message, started=_now()))
+            if step.register:
+                context[step.register] = {"ok": False, "failed": True, "changed": False, "message": message,
+                                          "results": []}
+            return self._failed(run, step, name, message, record, stop_host=False)
+        results: list[dict[str, Any]] = []
+        go_on = True
+        control = step.loop_control
+        for index, item in enumerate(items):
+            if index and control.pause:
+                await asyncio.sleep(control.pause)
+            scope = {**context, control.loop_var: item}
+            try:
+                label = render(control.label, scope) if control.label is not None else item
+            except TemplateError:
+                label = item
+            shown = label if isinstance(label, str | int | float) else json.dumps(label, default=str)[:60]
+            go_on, result = await self._run_once(run, step, scope, record, suffix=f" (item={shown})")
+            results.append({**result, control.loop_var: item})
+            if not go_on:
+                break
+        if step.register:
+            failed = any(r.get("failed") for r in results) or not go_on
+            context[step.register] = {"ok": not failed, "failed": failed,
+                                      "changed": any(r.get("changed") for r in results),
+                                      "skipped": bool(results) and all(r.get("skipped") for r in results),
+                                      "results": results}
+        return go_on
+
+    @staticmethod
+    def _name(step: Step, context: dict[str, Any]) -> str:
+        try:
+            return str(render(step.name, context))
         except TemplateError:
-            name = step.name
+            return step.name
+
+    def _failed(self, run: HostRun, step: Step, name: str, message: str, record: HostRecord, *,
+                stop_host: bool, output: str = "") -> bool:
+        """Record the last step of `record` as failed (or ignored); False when the host stops here."""
+        step_record = record.steps[-1]
+        if step.ignore_errors and not stop_host:
+            step_record.status = "ignored"
+            self.on_event(StepFinished(run.host.name, name, "ignored", message, output))
+            return True
+        step_record.status = "failed"
+        record.status, record.error = "failed", f"step {name!r}: {message}"
+        self.on_event(StepFinished(run.host.name, name, "failed", message, output))
+        return False
+
+    async def _run_once(self, run: HostRun, step: Step, context: dict[str, Any], record: HostRecord,
+                        suffix: str = "") -> tuple[bool, dict[str, Any]]:
+        """One run of a step (with `until:`, as many as it takes): (go on with the host, its result)."""
+        started = time.monotonic()
+        name = self._name(step, context) + suffix
         step_record = StepRecord(name, step.action.name, "ok", started=_now())
         record.steps.append(step_record)
         exc_seen: BaseException | None = None
+        failed, stop_host = False, False
         try:
             if step.when is not None and not evaluate(step.when, context):
-                step_record.status, step_record.message = "skipped", f"when: {step.when} is false"
+                step_record.status, step_record.message = "skipped", f"when: {describe(step.when)} is false"
                 self.on_event(StepFinished(run.host.name, name, "skipped", step_record.message))
-                return True
-            args = step.args_for(context)
+                return True, {"ok": True, "failed": False, "changed": False, "skipped": True,
+                              "message": step_record.message}
+            try:
+                args = step.args_for(context)
+            except (ValidationError, TemplateError) as exc:
+                raise _BadArguments() from exc
             self.on_event(StepStarted(run.host.name, name))
-            if run.transcript is not None:
-                run.transcript.note(f"step: {name}")
-            run.step_name = step.name
-            result = await step.action.run(run, args)
-            step_record.status = "changed" if result.changed else "ok"
-            step_record.message, step_record.data = result.message, result.data
-            failed, stop_host = False, False
-        except StepFailed as exc:
-            step_record.message, step_record.data = str(exc), exc.data
+            attempts = step.retries + 1 if step.until is not None else 1
+            for attempt in range(1, attempts + 1):
+                if run.transcript is not None:
+                    run.transcript.note(f"step: {name}" + (f" (attempt {attempt})" if attempt > 1 else ""))
+                run.step_name = step.name
+                failed, stop_host, exc_seen = await self._attempt(run, step, args, step_record)
+                if step.until is not None:
+                    step_record.data["attempts"] = attempt  # until: may read it (result.attempts)
+                if not stop_host:
+                    failed = self._judge(step, context, step_record, failed)
+                if stop_host or step.until is None:
+                    break
+                scope = {**context, step.register: self._result(step_record, failed)} if step.register else context
+                if evaluate(step.until, scope):
+                    break
+                if attempt == attempts:
+                    failed = True
+                    step_record.message = (f"until: {describe(step.until)} still false after {attempts} attempts"
+                                           + (f" ({step_record.message})" if step_record.message else ""))
+                    break
+                self.on_event(Notice(run.host.name, f"[{name}] until: {describe(step.until)} is false; "
+                                                    f"attempt {attempt + 1} of {attempts} in {step.delay:g}s"))
+                await asyncio.sleep(step.delay)
+        except _BadArguments as exc:
+            step_record.message = f"bad arguments after templating: {exc.__cause__}"
             failed, stop_host = True, False
-        except CommandFailed as exc:
-            # The appliance said no, but the session is fine: a step failure, not a host failure.
-            step_record.message, step_record.data = str(exc), {"output": exc.output}
-            failed, stop_host = True, False
-        except SessionError as exc:
+        except TemplateError as exc:  # a condition (when, until, failed_when, changed_when) that cannot be read
             step_record.message = str(exc)
-            failed, stop_host = True, True
-            exc_seen = exc
-        except (ValidationError, TemplateError) as exc:
-            step_record.message = f"bad arguments after templating: {exc}"
             failed, stop_host = True, False
         except PatternTimeout as exc:  # a playbook's pattern that backtracks without end
             step_record.message = str(exc)
             failed, stop_host = True, False
-        except Exception as exc:  # a defect in one step must not stop the other hosts
-            step_record.message = f"unexpected error ({type(exc).__name__}): {exc}"
-            log.error("%s: step %r: %s", run.host.name, name, mask(step_record.message))
-            log.debug("%s", mask("".join(traceback.format_exception(exc))))
-            failed, stop_host = True, True  # the session may be in any state: stop this host only
         step_record.message = mask(step_record.message)
         step_record.duration_s = round(time.monotonic() - started, 3)
-        if step.register:
-            context[step.register] = {"ok": not failed, "failed": failed, "changed": step_record.status == "changed",
-                                      "message": step_record.message, **step_record.data}
+        result = self._result(step_record, failed)
         raw_output = step_record.data.get("output")
         output = mask(raw_output) if isinstance(raw_output, str) else ""
-        if not failed:
-            self.on_event(StepFinished(run.host.name, name, step_record.status, step_record.message, output))
-            return True
-        if step.ignore_errors and not stop_host:
-            step_record.status = "ignored"
-            self.on_event(StepFinished(run.host.name, name, "ignored", step_record.message, output))
-            return True
-        step_record.status = "failed"
         if isinstance(exc_seen, UNREACHABLE):
             record.unreachable = True
-        record.status, record.error = "failed", f"step {name!r}: {step_record.message}"
-        self.on_event(StepFinished(run.host.name, name, "failed", step_record.message, output))
-        return False
+        if not failed:
+            self.on_event(StepFinished(run.host.name, name, step_record.status, step_record.message, output))
+            return True, result
+        return self._failed(run, step, name, step_record.message, record, stop_host=stop_host, output=output), result
+
+    @staticmethod
+    def _result(step_record: StepRecord, failed: bool) -> dict[str, Any]:
+        """What `register:` keeps (and failed_when/changed_when/until read)."""
+        return {"ok": not failed, "failed": failed, "changed": step_record.status == "changed", "skipped": False,
+                "message": step_record.message, **step_record.data}
+
+    def _judge(self, step: Step, context: dict[str, Any], step_record: StepRecord, failed: bool) -> bool:
+        """failed_when and changed_when, read with the step's own result under its register name."""
+        if step.failed_when is None and step.changed_when is None:
+            return failed
+        scope = {**context, step.register: self._result(step_record, failed)} if step.register else context
+        if step.changed_when is not None:
+            step_record.status = "changed" if evaluate(step.changed_when, scope) else "ok"
+        if step.failed_when is not None:
+            verdict = evaluate(step.failed_when, scope)
+            if verdict and not failed:
+                step_record.message = f"failed_when: {describe(step.failed_when)}" + (
+                    f" ({step_record.message})" if step_record.message else "")
+            elif failed and not verdict:
+                step_record.message = f"not failed (failed_when: {describe(step.failed_when)} is false): " \
+                                      f"{step_record.message}"
+            failed = verdict
+        return failed
+
+    async def _attempt(self, run: HostRun, step: Step, args: Any,
+                       step_record: StepRecord) -> tuple[bool, bool, BaseException | None]:
+        """Run the action once: (failed, stop the host, the session error if one)."""
+        try:
+            result = await step.action.run(run, args)
+            step_record.status = "changed" if result.changed else "ok"
+            step_record.message, step_record.data = result.message, result.data
+            return False, False, None
+        except StepFailed as exc:
+            step_record.message, step_record.data = str(exc), exc.data
+            return True, False, None
+        except CommandFailed as exc:
+            # The appliance said no, but the session is fine: a step failure, not a host failure.
+            step_record.message, step_record.data = str(exc), {"output": exc.output}
+            return True, False, None
+        except SessionError as exc:
+            step_record.message = str(exc)
+            return True, True, exc
+        except (ValidationError, TemplateError) as exc:
+            raise _BadArguments() from exc
+        except PatternTimeout:
+            raise
+        except Exception as exc:  # a defect in one step must not stop the other hosts
+            step_record.message = f"unexpected error ({type(exc).__name__}): {exc}"
+            log.error("%s: step %r: %s", run.host.name, step_record.name, mask(step_record.message))
+            log.debug("%s", mask("".join(traceback.format_exception(exc))))
+            return True, True, exc  # the session may be in any state: stop this host only
+
+
+class _BadArguments(Exception):
+    """A step's arguments that did not validate once rendered (the cause says why)."""
 
 
 async def run_playbook(playbook: Playbook, inventory: Inventory, options: RunOptions,

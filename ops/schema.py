@@ -81,6 +81,10 @@ def _doc_line(obj: Any) -> str:
     return doc.splitlines()[0] if doc else ""
 
 
+_CONDITION: dict[str, Any] = {"anyOf": [{"type": ["string", "boolean"]},
+                                        {"type": "array", "items": {"type": ["string", "boolean"]}}]}
+
+
 def playbook_schema() -> dict[str, Any]:
     from pydantic.json_schema import models_json_schema
 
@@ -92,11 +96,27 @@ def playbook_schema() -> dict[str, Any]:
     all_defs = {name: _inner(schema) for name, schema in defs.get("$defs", {}).items()}
     common: dict[str, Any] = {
         "name": {"type": "string", "pattern": r"\S", "description": "what the step does ({{ templates }} allowed)"},
-        "when": {"type": ["string", "boolean"],
-                 "description": "run the step only when this is true: names, dotted paths, comparisons, and/or/not"},
+        "when": {**_CONDITION, "description": "run the step only when this holds: a Jinja2 expression (no {{ }}), "
+                                              "true/false, or a list of them that must all hold"},
         "register": {"type": "string", "pattern": VAR_NAME_RE.pattern,
                      "description": "keep the step's result under this variable name"},
         "ignore_errors": {"type": "boolean", "default": False, "description": "a failure does not stop the host"},
+        "tags": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                 "description": "select steps with ops run --tags / --skip-tags (always, never as in Ansible)"},
+        "failed_when": {**_CONDITION, "description": "the step failed when this holds (its result: the register name)"},
+        "changed_when": {**_CONDITION, "description": "the step changed something when this holds"},
+        "until": {**_CONDITION, "description": "run the step again (retries, delay) until this holds"},
+        "retries": {"type": "integer", "minimum": 0, "maximum": 100, "default": 3,
+                    "description": "with until: runs after the first"},
+        "delay": {"type": "number", "minimum": 0, "maximum": 3600, "default": 5,
+                  "description": "with until: seconds between runs"},
+        "repeat_changes": {"type": "boolean", "default": False,
+                           "description": "until: may repeat a step that changes the appliance"},
+        "loop": {"anyOf": [{"type": "array"}, {"type": "string"}],
+                 "description": "run the step once per item (a list, or a template giving one); the item is `item`"},
+        "loop_control": {"type": "object", "additionalProperties": False, "properties": {
+            "loop_var": {"type": "string", "pattern": VAR_NAME_RE.pattern, "default": "item"},
+            "label": {"type": "string"}, "pause": {"type": "number", "minimum": 0}}},
     }
     assert set(common) == STEP_KEYS, "the schema's step keys follow the loader's"
     steps = []

@@ -114,7 +114,7 @@ def test_list_hosts_and_check_mode_that_renders_names_and_evaluates_when(tmp_pat
                            "  - name: Restart\n    when: restart\n"
                            "    service: {action: restart, name: Cisco Finesse Tomcat}\n"
                            "  - name: version\n    cli: {command: show version active}\n    register: v\n"
-                           "  - name: after\n    when: v.ok\n    cli: {command: show status}\n",
+                           "  - name: after\n    when: v.ok\n    cli: {command: utils ntp status}\n",
                  header="vars: {days: 3, restart: false}\n")
     listed = ops("run", str(book), "-i", str(inventory), "--list-hosts", "--limit", "fin-b", cwd=tmp_path)
     assert listed.returncode == 0 and "fin-b" in listed.stdout and "fin-a" not in listed.stdout
@@ -137,3 +137,164 @@ def test_listing_and_checking_touch_no_host(tmp_path: Path, flag: str) -> None:
     book = _book(tmp_path, "  - name: version\n    cli: {command: show version active}\n")
     result = ops("run", str(book), "-i", str(inventory), flag, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+# -- step keywords -------------------------------------------------------------------------------
+
+def _run_book(tmp_path: Path, steps: str, *args: str, header: str = "", extra: str = "") -> tuple[
+        subprocess.CompletedProcess[str], dict]:
+    book = _book(tmp_path, steps, header=header)
+    inventory = _lab_inventory(tmp_path, extra)
+    out = tmp_path / "out"
+    result = ops("run", str(book), "-i", str(inventory), "-o", str(out), "--no-progress", *args, cwd=tmp_path)
+    reports = sorted(out.glob("*/report.json")) if out.exists() else []
+    return result, json.loads(reports[-1].read_text()) if reports else {}
+
+
+def test_failed_when_changed_when_and_the_deprecated_fail_when(tmp_path: Path) -> None:
+    result, report = _run_book(tmp_path, """\
+  - name: version
+    cli: {command: show version active}
+    register: v
+    changed_when: false
+    failed_when: "'Active Master Version' not in v.output"
+  - name: a command the appliance refuses, failure overridden
+    cli: {command: show nosuchthing}
+    register: refused
+    failed_when: false
+  - name: marked changed
+    cli: {command: show version active}
+    register: again
+    changed_when: "again.output is search('Version')"
+  - name: old spelling
+    cli: {command: show version active, fail_when: nomatchanywhere}
+  - name: now it fails
+    cli: {command: show version active}
+    register: last
+    failed_when: "last.output is search('Active')"
+""")
+    assert result.returncode == 1
+    steps = report["hosts"]["fin-a"]["steps"]
+    assert [s["status"] for s in steps] == ["ok", "ok", "changed", "ok", "failed"]
+    assert "not failed (failed_when: false is false)" in steps[1]["message"]
+    assert steps[4]["message"].startswith("failed_when: last.output is search('Active')")
+    assert "[DEPRECATION WARNING]" in result.stderr and "cli.fail_when is deprecated" in result.stderr
+
+
+def test_until_retries_a_read_only_step_and_refuses_to_repeat_a_change_unasked(tmp_path: Path) -> None:
+    result, report = _run_book(tmp_path, """\
+  - name: poll
+    cli: {command: show version active}
+    register: p
+    until: p.attempts >= 3
+    retries: 5
+    delay: 0
+  - name: never true
+    cli: {command: show version active}
+    register: q
+    until: false
+    retries: 1
+    delay: 0
+""")
+    steps = report["hosts"]["fin-a"]["steps"]
+    assert steps[0]["status"] == "ok" and steps[0]["data"]["attempts"] == 3
+    assert steps[1]["status"] == "failed" and "still false after 2 attempts" in steps[1]["message"]
+    book = _book(tmp_path, "  - name: restart\n    service: {action: restart}\n    register: r\n"
+                           "    until: r.ok\n")
+    refused = ops("validate", str(book), "-i", str(_lab_inventory(tmp_path)), cwd=tmp_path)
+    assert refused.returncode == 2 and "add repeat_changes: true" in refused.stderr
+    assert "book.yaml:7: steps[0].until" in refused.stderr  # file:line of the until: key
+
+
+def test_loop_runs_a_step_per_item_with_when_per_item_and_registers_the_results(tmp_path: Path) -> None:
+    result, report = _run_book(tmp_path, """\
+  - name: ask
+    cli: {command: "{{ item.cmd }}"}
+    loop: "{{ commands }}"
+    loop_control: {label: "{{ item.label }}"}
+    when: item.label != 'skip me'
+    register: answers
+  - name: count
+    cli: {command: show version active}
+    when: answers.results | length == 3 and (answers.results | selectattr('skipped') | list | length) == 1
+""", header="vars:\n  commands:\n    - {cmd: show version active, label: version}\n"
+            "    - {cmd: utils ntp status, label: status}\n    - {cmd: utils service list, label: skip me}\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = [s["name"] for s in report["hosts"]["fin-a"]["steps"]]
+    assert names == ["ask (item=version)", "ask (item=status)", "ask (item=skip me)", "count"]
+    assert [s["status"] for s in report["hosts"]["fin-a"]["steps"]] == ["ok", "ok", "skipped", "ok"]
+
+
+def test_tags_skip_tags_start_at_step_and_list_steps(tmp_path: Path) -> None:
+    steps = """\
+  - name: one
+    cli: {command: show version active}
+    tags: [daily]
+  - name: two
+    cli: {command: utils ntp status}
+    tags: [weekly]
+  - name: three
+    cli: {command: show version active}
+    tags: always
+  - name: four
+    cli: {command: utils ntp status}
+    tags: [never, debug]
+"""
+    book = _book(tmp_path, steps)
+    inventory = _lab_inventory(tmp_path)
+
+    def listed(*flags: str) -> list[str]:
+        result = ops("run", str(book), "-i", str(inventory), "--list-steps", *flags, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return [line.split("  (")[0].strip() for line in result.stdout.splitlines()[1:]]
+
+    assert listed() == ["one", "two", "three"]
+    assert listed("--tags", "daily") == ["one", "three"]
+    assert listed("--tags", "debug") == ["three", "four"]
+    assert listed("--skip-tags", "always,weekly") == ["one"]
+    assert listed("--tags", "untagged") == ["three"]
+    assert listed("--start-at-step", "two") == ["two", "three"]
+    bad = ops("run", str(book), "-i", str(inventory), "--start-at-step", "five", "--check", cwd=tmp_path)
+    assert bad.returncode == 2 and "no step has that name" in bad.stderr
+    result, report = _run_book(tmp_path, steps, "--tags", "weekly")
+    assert [s["name"] for s in report["hosts"]["fin-a"]["steps"]] == ["two", "three"]
+
+
+def test_extra_vars_win_and_satisfy_the_load_time_check(tmp_path: Path) -> None:
+    (tmp_path / "more.yaml").write_text("days: 5\nnote: from-file\n")
+    steps = "  - name: Logs of {{ days }} days ({{ note }}, {{ who }})\n    cli: {command: show version active}\n"
+    book = _book(tmp_path, steps, header="vars: {days: 2, note: playbook}\n")
+    inventory = _lab_inventory(tmp_path)
+    missing = ops("run", str(book), "-i", str(inventory), "--check", cwd=tmp_path)
+    assert missing.returncode == 2 and "undefined variable(s) who" in missing.stderr
+    result = ops("run", str(book), "-i", str(inventory), "--check", "-e", "who=ops note=cli", "-e", "@more.yaml",
+                 "-e", '{"note": "json"}', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "[Logs of 5 days (json, ops)]" in result.stdout
+    bad = ops("run", str(book), "-i", str(inventory), "--check", "-e", "no-equals", cwd=tmp_path)
+    assert bad.returncode == 2 and "use key=value" in bad.stderr
+
+
+def test_group_names_and_hostvars(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("[finesse]\nfin-a ops_lab=true site=east\nfin-b ops_lab=true site=west\n"
+                         "[emea:children]\nfinesse\n")
+    book = _book(tmp_path, "  - name: \"{{ group_names | join('+') }} peer {{ hostvars['fin-b'].site }}\"\n"
+                           "    cli: {command: show version active}\n")
+    result = ops("run", str(book), "-i", str(inventory), "--check", "--limit", "fin-a", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "[emea+finesse peer west] would send" in result.stdout
+
+
+def test_the_python_api(tmp_path: Path) -> None:
+    from ops import api
+
+    book = _book(tmp_path, "  - name: version {{ tag }}\n    cli: {command: show version active}\n    register: v\n")
+    seen: list[object] = []
+    result = api.run(book, _lab_inventory(tmp_path), extra_vars={"tag": "x"}, output=tmp_path / "out",
+                     on_event=seen.append)
+    assert result.ok and result.rc == 0 and result.run_dir.is_dir()
+    assert result.report.hosts["fin-a"].steps[0].name == "version x"
+    assert [type(e).__name__ for e in result.events][:2] == ["HostStarted", "StepStarted"] and seen == result.events
+    with pytest.raises(api.InputError):
+        api.run(book, _lab_inventory(tmp_path), output=tmp_path / "out")  # tag is undefined

@@ -15,7 +15,7 @@ import yaml
 from ops.actions import ACTIONS
 from ops.actions.base import Action, Args, HostContext, StepResult
 from ops.inventory import load_inventory
-from ops.playbook import load_playbook
+from ops.playbook import STEP_KEYS, load_playbook
 from ops.schema import inventory_schema, playbook_schema
 from ops.yamlsource import InputError
 from tests.helpers import REPO
@@ -50,7 +50,7 @@ def test_every_action_is_a_step_alternative() -> None:
     assert sorted(s["title"] for s in steps) == sorted(ACTIONS)
     for step in steps:
         assert step["additionalProperties"] is False and step["required"] == ["name", step["title"]]
-        assert set(step["properties"]) == {"name", "when", "register", "ignore_errors", step["title"]}
+        assert set(step["properties"]) == STEP_KEYS | {step["title"]}
 
 
 GOOD = {"name": "x", "hosts": "all", "steps": [{"name": "a", "cli": {"command": "show version active"}}]}

@@ -139,6 +139,11 @@ class Action(ABC):
         """The secret references the step will resolve (checked before any host is touched)."""
         return []
 
+    def repeats_safely(self, raw_args: Any) -> bool:
+        """Whether running the step again (`until:`) changes nothing more on the appliance; `raw_args`
+        are the playbook's, before templating."""
+        return not self.changes_state
+
     def preflight(self, args: Any, secrets: Mapping[str, Secret | None], host: Host | None) -> list[str]:
         """Problems that must stop the run before it starts (`secrets`: the resolved references,
         None where a reference could not be, or was not, resolved)."""

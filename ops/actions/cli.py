@@ -13,12 +13,14 @@ The registered result holds `output` (text) and `lines`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, field_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult, check_regex, one_line
 from ops.patterns import compile_pattern, search
 from ops.secrets import Secret, is_reference
-from ops.session.channel import Answer
+from ops.session.channel import Answer, is_read_only
 
 
 class PromptArgs(Args):
@@ -69,6 +71,12 @@ class CliAction(Action):
 
     def commands(self, args: CliArgs) -> list[str]:
         return [args.command]
+
+    def repeats_safely(self, raw_args: Any) -> bool:
+        # A command that only reads (show ..., utils service list ...), typed as written: a template
+        # could make it anything, so that needs repeat_changes: true.
+        command = raw_args.get("command") if isinstance(raw_args, dict) else None
+        return isinstance(command, str) and "{" not in command and is_read_only(command)
 
     def secret_references(self, args: CliArgs) -> list[str]:
         return [p.answer for p in args.prompts if p.secret and is_reference(p.answer)]

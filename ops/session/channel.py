@@ -115,6 +115,12 @@ def _read_only(command: str) -> bool:
     return any(words.startswith(prefix + " ") for prefix in READ_ONLY_COMMANDS)
 
 
+def is_read_only(command: str) -> bool:
+    """Whether `command` only reads (show, file list/view, utils ntp status, utils service list):
+    sending it again changes nothing on the appliance."""
+    return _read_only(command)
+
+
 def _typeable(text: str, what: str) -> None:
     """Refuse to type what is not one line: a line break in an answer would run the rest as a command."""
     if has_control(text):
