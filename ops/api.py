@@ -86,6 +86,10 @@ def run(playbook: str | Path, inventory: str | Path = "inventory.yaml", *, limit
         if on_event is not None:
             on_event(event)
 
+    if not check:
+        from ops.rlimits import fit_forks, raise_open_files
+
+        forks = fit_forks(forks, raise_open_files(), sum(1 for h in book.targets if h.lab is not None))
     options = RunOptions(output=Path(output), forks=forks, check=check, command_timeout=timeout, prompt=prompt)
     runner = Runner(book, inv, options, on_event=sink)
     report = asyncio.run(runner.run())

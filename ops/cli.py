@@ -362,7 +362,20 @@ def _run(args: argparse.Namespace) -> int:
     from ops.logconfig import configure
 
     configure(args.verbose, quiet=args.quiet)
-    options = RunOptions(output=output, forks=args.forks, check=args.check,
+    forks = args.forks
+    if not args.check:
+        from ops.rlimits import TooFewFiles, fit_forks, raise_open_files
+
+        limit = raise_open_files()
+        try:
+            forks = fit_forks(args.forks, limit, sum(1 for h in playbook.targets if h.lab is not None))
+        except TooFewFiles as exc:
+            _err(f"refused before any host was touched: {exc}")
+            return EXIT_FAILED
+        if forks < min(args.forks, len(playbook.targets)):
+            _err(f"note: {forks} hosts at once instead of {args.forks}: the open-files limit is {limit} "
+                 "(ulimit -n; the hard limit caps it)")
+    options = RunOptions(output=output, forks=forks, check=args.check,
                          command_timeout=args.timeout, run_id=run_id, resume=bool(args.resume))
     runner = Runner(playbook, inventory, options, on_event=progress.event)
     runner.on_ready = progress.start

@@ -76,6 +76,38 @@ class RestFields(_Strict):
     verify: bool | None = None
     ca_bundle: str | None = None
     timeout: float | None = Field(None, gt=0)
+    peers: list[str] | None = Field(None, description=(
+        "the other node(s) of this host's Finesse cluster, as address or address:port ([v6]:port): where "
+        "REST steps go when this node does not answer or is not IN_SERVICE, and configuration when this node is "
+        "the secondary (default: the node SystemInfo names, on this host's port)"))
+
+    @field_validator("peers")
+    @classmethod
+    def _peer_addresses(cls, value: list[str] | None) -> list[str] | None:
+        for peer in value or []:
+            address, port = cls.split_peer(peer)
+            if not address or any(c.isspace() or c in "/?#@" for c in address) or has_control(address):
+                raise ValueError(f"peer {peer!r} is not an address or address:port")
+            if port is not None and not 1 <= port <= 65535:
+                raise ValueError(f"peer {peer!r}: the port must be 1-65535")
+        return value
+
+    @staticmethod
+    def split_peer(peer: str) -> tuple[str, int | None]:
+        """A `peers` entry as (address, port or None; -1 when not a number): `10.1.1.11`, `fin-b:8445`,
+        `[fd00::2]:8445`, `fd00::2`."""
+        text = peer.strip()
+        port: str | None
+        if text.startswith("["):
+            address, _, rest = text[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else None
+        elif text.count(":") == 1:
+            address, port = text.split(":")
+        else:
+            address, port = text, None
+        if port is not None and not port.isdigit():
+            return address, -1
+        return address, int(port) if port is not None else None
 
 
 class HostFields(_Strict):
@@ -104,10 +136,31 @@ class HostFields(_Strict):
         return value
 
 
+class SiteReceiverFields(_Strict):
+    """A group's own receiver (a data center's): where it listens and what its appliances are told.
+
+    Hosts of the group push there instead of to the top-level `receiver:`; the limits stay the
+    top-level ones. A host in several such groups takes the nearest (as variables: the deepest group,
+    then the last by name)."""
+
+    listen: str | None = None
+    port: int | None = Field(None, ge=0, le=65535)
+    advertise: str | None = None
+    legacy_algorithms: bool | None = None
+
+    @field_validator("listen", "advertise")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(c.isspace() for c in value) or has_control(value)):
+            raise ValueError("an address or host name: one word, no spaces, line breaks or control characters")
+        return value
+
+
 class GroupFields(_Strict):
     hosts: list[str] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)
     vars: dict[str, Any] = Field(default_factory=dict)
+    receiver: SiteReceiverFields | None = None
 
 
 class ReceiverFields(_Strict):
@@ -190,6 +243,7 @@ class Host:
     rest: RestFields = field(default_factory=RestFields)
     # REST passwords ("password", "gws_password") given by a provider (a lab appliance's accounts).
     rest_secrets: Mapping[str, Secret] = field(default_factory=dict, repr=False)
+    site: str = ""  # the group whose receiver this host pushes to ("" is the top-level receiver)
 
 
 @dataclass
@@ -198,6 +252,11 @@ class Inventory:
     hosts: dict[str, Host]
     groups: dict[str, list[str]]
     receiver: ReceiverFields
+    # Each site's receiver ("" the top-level one; a group's with its own `receiver:`), fully merged.
+    sites: dict[str, ReceiverFields] = field(default_factory=dict)
+
+    def receiver_for(self, site: str) -> ReceiverFields:
+        return self.sites.get(site, self.receiver)
 
     @property
     def base_dir(self) -> Path:
@@ -280,7 +339,12 @@ def load_inventory(path: Path) -> Inventory:
                 problems.append(doc.problem(("groups", group, "hosts"), f"host {host!r} is not defined under hosts:"))
     if problems:
         raise InputError(problems)
-    return Inventory(path, hosts, members, model.receiver)
+    sites = {"": model.receiver}
+    for group, group_fields in model.groups.items():
+        if group_fields.receiver is not None:
+            own = group_fields.receiver.model_dump(exclude_none=True)
+            sites[group] = model.receiver.model_copy(update=own)
+    return Inventory(path, hosts, members, model.receiver, sites)
 
 
 def _group_members(doc: Document, model: InventoryFile, problems: list[Problem]) -> dict[str, list[str]]:
@@ -371,11 +435,14 @@ def _build_host(doc: Document, name: str, fields: HostFields, model: InventoryFi
     if password_ref is None and lab is None:
         problems.append(doc.problem(("hosts", name), f"password is missing (use {REFERENCE_FORMS})"))
     rest = _merge_rest(doc, defaults.rest, fields.rest)
+    # The receiver of the nearest group that has one, in the order variables are merged (the last wins).
+    sited = [g for g in sorted(groups, key=lambda g: (depths.get(g, 0), g)) if model.groups[g].receiver is not None]
+    site = sited[-1] if sited else ""
     return Host(name=name, address=address or "127.0.0.1", port=pick("port") or 22, username=username,
                 password_ref=password_ref, host_key=policy, connect_timeout=pick("connect_timeout") or 30.0,
                 lab=lab, groups=groups, vars=variables, timezone=pick("timezone"),
                 retries=pick("retries") if pick("retries") is not None else 2, rest=rest,
-                settle=pick("settle") if pick("settle") is not None else 0.5)
+                settle=pick("settle") if pick("settle") is not None else 0.5, site=site)
 
 
 def _merge_rest(doc: Document, defaults: RestFields | None, own: RestFields | None) -> RestFields:

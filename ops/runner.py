@@ -164,7 +164,7 @@ class HostRun(HostContext):
         return self.runner.pull_state()
 
     def receiver(self) -> tuple[Receiver, Account]:
-        receiver = self.runner.receiver()
+        receiver = self.runner.receiver(self.host.site)
         if self._account is None:
             self._account = receiver.add_account(self.host.name, self.host_dir / "files")
         return receiver, self._account
@@ -222,7 +222,7 @@ class Runner:
         self.on_event: EventSink = on_event or (lambda event: None)
         # Called once labs and the receiver are up, with a per-host (files, bytes) probe.
         self.on_ready: Callable[[Callable[[str], tuple[int, int]] | None], None] = lambda stats: None
-        self._receiver: Receiver | None = None
+        self._receivers: dict[str, Receiver] = {}  # by site: "" the top-level receiver, else a group's
         self._providers = providers()
         self._served: dict[str, Host] = {}  # hosts as a provider made them reachable, by name
         self._prepared: dict[str, PreparedHost] = {}  # every host as this run reaches it (ops.targets)
@@ -238,10 +238,18 @@ class Runner:
             self._pull_state = PullState(self.options.output, self.playbook.path)
         return self._pull_state
 
-    def receiver(self) -> Receiver:
-        if self._receiver is None:
+    def receiver(self, site: str = "") -> Receiver:
+        """The receiver of a site (a group with its own `receiver:`; "" the inventory's top-level one)."""
+        receiver = self._receivers.get(site)
+        if receiver is None:
             raise RuntimeError("the receiver is started before hosts run")
-        return self._receiver
+        return receiver
+
+    def _stats(self, host: str) -> tuple[int, int]:
+        """(files, bytes) received for `host` so far, from its site's receiver (progress)."""
+        target = self.inventory.hosts.get(host)
+        receiver = self._receivers.get(target.site if target is not None else "")
+        return receiver.stats(host) if receiver is not None else (0, 0)
 
     async def run(self) -> RunReport:
         started = time.monotonic()
@@ -291,7 +299,7 @@ class Runner:
                 for record in self.report.hosts.values():
                     record.error = why
                 return self.report
-            self.on_ready(self._receiver.stats if self._receiver is not None else None)
+            self.on_ready(self._stats if self._receivers else None)
             limit = asyncio.Semaphore(max(1, self.options.forks))
 
             async def bounded(host: Host) -> None:
@@ -378,13 +386,16 @@ class Runner:
     async def _start_services(self, hosts: list[Host]) -> None:
         from ops.receiver import Receiver
 
-        spec = self.inventory.receiver
         needs_receiver = any(s.action.needs_receiver for s in self.playbook.steps)
         if needs_receiver:
-            self._receiver = Receiver(self.run_dir, listen_host=spec.listen, listen_port=spec.port,
-                                      advertised_host=spec.advertise, legacy_algorithms=spec.legacy_algorithms,
-                                      **spec.limits())
-            await self._receiver.start()
+            # One receiver per site the run's hosts push to: each data center's appliances reach their own.
+            for site in dict.fromkeys(h.site for h in hosts):
+                spec = self.inventory.receiver_for(site)
+                receiver = Receiver(self.run_dir, listen_host=spec.listen, listen_port=spec.port,
+                                    advertised_host=spec.advertise, legacy_algorithms=spec.legacy_algorithms,
+                                    **spec.limits())
+                self._receivers[site] = receiver
+                await receiver.start()
         # Hosts a provider serves (lab hosts, from the lab's provider the entry point installed)
         # come back as the run reaches them; the inventory's own hosts are not changed.
         for provider in self._providers:
@@ -400,8 +411,9 @@ class Runner:
         for provider in self._providers:
             with contextlib.suppress(Exception):
                 await provider.stop()
-        if self._receiver is not None:
-            await self._receiver.stop()
+        for receiver in self._receivers.values():
+            with contextlib.suppress(Exception):
+                await receiver.stop()
 
     async def _run_host(self, host: Host) -> None:
         record = self.report.hosts[host.name]
@@ -439,8 +451,8 @@ class Runner:
             raise
         finally:
             await asyncio.shield(run.close())
-            if self._receiver is not None and run.has_files():
-                record.files = await asyncio.shield(run.write_manifest(self._receiver))
+            if host.site in self._receivers and run.has_files():
+                record.files = await asyncio.shield(run.write_manifest(self._receivers[host.site]))
                 record.manifest = str((run.host_dir / "manifest.json").relative_to(self.run_dir))
                 for entry in record.files:
                     self.on_event(FileReceived(host.name, entry["path"], entry["size"], entry["sha256"]))
