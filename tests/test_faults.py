@@ -116,12 +116,15 @@ def test_twenty_hosts_three_faulty_take_about_one_timeout(tmp_path: Path) -> Non
     assert "Connect call failed" in (report.hosts["unreachable"].error or "")
     assert "timed out" in (report.hosts["hangs"].error or "")
     assert "authentication failed" in (report.hosts["badcreds"].error or "")
-    # The hang costs one timeout; the three failures overlap instead of adding up.
-    assert report.hosts["hangs"].duration_s < timeout * 1.8
-    assert max(r.duration_s for r in report.hosts.values()) < timeout * 1.8
+    # The hang costs one timeout (its overhead beyond it is what any host's session costs on this
+    # machine now), and the hosts overlap instead of adding up. Bounds relative to the run's own
+    # hosts, not to the clock: a loaded 2-core machine slows every host alike.
+    slowest_ok = max(report.hosts[h].duration_s for h in ok)
+    assert timeout <= report.hosts["hangs"].duration_s < timeout + 1.5 * slowest_ok + 1.0
     starts = [datetime.fromisoformat(r.started).timestamp() for r in report.hosts.values()]
     ends = [t + r.duration_s for t, r in zip(starts, report.hosts.values(), strict=True)]
-    assert max(ends) - min(starts) < timeout * 2, "hosts ran one after another"
+    durations = sum(r.duration_s for r in report.hosts.values())
+    assert max(ends) - min(starts) < 0.5 * durations, "hosts ran one after another"
     # The overlap above is the property; wall time also counts starting 20 labs on a shared machine.
     assert elapsed < 120, f"run took {elapsed:.1f}s"
     check_run_dir(tmp_path, report)

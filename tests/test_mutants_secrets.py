@@ -30,9 +30,11 @@ def test_references_and_clear_text() -> None:
     for good in ("env:X", "file:/p", "file:rel/p", "prompt", "prompt:UI password", "env:A:B", "cmd:pass show x"):
         assert is_reference(good), good
         assert reference_only(good) == good
-    for bad in ("env:", "file:", "env", "file", "hunter2", "Env:X", " env:X", "prompted", "secret:X", "", "cmd:", "cmd"):
+    for bad in ("env:", "file:", "env", "file", "hunter2", "Env:X", " env:X", "prompted", "secret:X", "",
+                "cmd:", "cmd"):
         assert not is_reference(bad), bad
-        with pytest.raises(ValueError, match="never written in clear text here: use env:NAME, file:PATH, cmd:COMMAND, prompt"):
+        with pytest.raises(ValueError,
+                           match="never written in clear text here: use env:NAME, file:PATH, cmd:COMMAND, prompt"):
             reference_only(bad)
     assert reference_only(None) is None
 
@@ -50,7 +52,8 @@ def test_env_references(monkeypatch: pytest.MonkeyPatch) -> None:
     for bad in ("env:", "file:", "hunter2"):
         with pytest.raises(SecretError) as info:
             resolve(bad)
-        assert str(info.value) == f"not a secret reference: {bad!r} (use env:NAME, file:PATH, cmd:COMMAND, prompt or prompt:LABEL)"
+        assert str(info.value) == (f"not a secret reference: {bad!r} "
+                                   "(use env:NAME, file:PATH, cmd:COMMAND, prompt or prompt:LABEL)")
 
 
 def test_file_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,11 +58,10 @@ def test_an_alias_is_walked_once_and_keeps_its_own_line(tmp_path: Path) -> None:
 
 def test_duplicate_keys_name_both_lines(tmp_path: Path) -> None:
     problems = _problems(_write(tmp_path, "name: t\nhosts: x\nname: u\n"))
-    assert problems == [f"{tmp_path / 'doc.yaml'}:3: invalid YAML: while constructing a mapping "
-                        "duplicate key 'name' (first at line 1)"] or \
-        any("duplicate key 'name' (first at line 1)" in p and ":3: " in p for p in problems), problems
+    # line:column of the second key, and the line of the first.
+    assert problems == [f"{tmp_path / 'doc.yaml'}:3:1: invalid YAML: duplicate key 'name' (first at line 1)"], problems
     nested = _problems(_write(tmp_path, "a:\n  b: 1\n  c: 2\n  b: 3\n"))
-    assert any(":4: " in p and "duplicate key 'b' (first at line 2)" in p for p in nested), nested
+    assert any(":4:3: " in p and "duplicate key 'b' (first at line 2)" in p for p in nested), nested
 
 
 def _nested(levels: int) -> str:
@@ -128,7 +127,7 @@ def test_syntax_errors_name_the_line(tmp_path: Path) -> None:
     assert len(problems) == 1 and problems[0].startswith(f"{tmp_path / 'doc.yaml'}:")
     assert "invalid YAML: " in problems[0]
     problems = _problems(_write(tmp_path, "a: 1\n  b: 2\n"))
-    assert problems == [f"{tmp_path / 'doc.yaml'}:2: invalid YAML: mapping values are not allowed here"]
+    assert problems == [f"{tmp_path / 'doc.yaml'}:2:4: invalid YAML: mapping values are not allowed here"]
 
 
 class _Model(BaseModel):
@@ -151,7 +150,7 @@ def test_validation_problems_are_placed_and_worded(tmp_path: Path) -> None:
         validate(doc, _Model)
     rendered = sorted(str(p) for p in info.value.problems)
     where = tmp_path / "doc.yaml"
-    assert f"{where}:2: extra: unknown key" in rendered
+    assert f"{where}:2: extra: unknown key (keys here: count, items, name)" in rendered
     assert f"{where}:1: name: required key is missing" in rendered
     assert any(r.startswith(f"{where}:5: items[1]: ") for r in rendered), rendered
     bad = load(_write(tmp_path, "name: bad\n"), "playbook")
@@ -194,5 +193,5 @@ def test_a_union_members_name_is_not_a_key(tmp_path: Path) -> None:
         validate(doc, _Union)
     rendered = sorted(str(p) for p in info.value.problems)
     where = tmp_path / "doc.yaml"
-    assert any(r.startswith(f"{where}:2: opt.k: ") and "integer" in r for r in rendered), rendered
+    assert any(r.startswith(f"{where}:2: opt.k: ") and "expected a whole number" in r for r in rendered), rendered
     assert any(r.startswith(f"{where}:1: opt.bool: ") for r in rendered), rendered
