@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--password-env", default="OPS_LAB_PASSWORD",
                      help="environment variable holding the admin password (default OPS_LAB_PASSWORD)")
     _add_artifact_commands(sub)
+    from ops.finesse_export import add_commands as add_finesse_commands
+
+    add_finesse_commands(sub)
     return parser
 
 
@@ -226,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init(args)
         if args.command in _ARTIFACT_COMMANDS:
             return _ARTIFACT_COMMANDS[args.command](args)
+        if args.command == "finesse":
+            from ops.finesse_export import handle as finesse_handle
+
+            return finesse_handle(args)
         return _lab(args)
     except KeyboardInterrupt:
         _err("interrupted")

@@ -102,8 +102,10 @@ def _now() -> str:
 class HostRun(HostContext):
     """One host's side of a run: its session, its receiver account, its transcript."""
 
-    def __init__(self, runner: Runner, prepared: PreparedHost, step_secrets: Mapping[str, Secret]) -> None:
+    def __init__(self, runner: Runner, prepared: PreparedHost, step_secrets: Mapping[str, Secret], *,
+                 keep_logs: bool = True) -> None:
         self.runner = runner
+        self.keep_logs = keep_logs  # False for --check: nothing is written, the transcript stays in memory
         self.prepared = prepared
         self.host = prepared.host
         self.host_dir = runner.run_dir / prepared.name
@@ -151,7 +153,7 @@ class HostRun(HostContext):
     async def channel(self) -> VOSChannel:
         if self._driver is None:
             if self.transcript is None:
-                self.transcript = Transcript(self.host_dir / "transcript.log", self.host.name)
+                self.transcript = self._new_transcript()
             options = self.runner.options
             settings = DriverOptions(retries=self.host.retries, backoff=options.retry_backoff,
                                      timeout=options.command_timeout, login_timeout=options.login_timeout,
@@ -162,6 +164,9 @@ class HostRun(HostContext):
 
     def pull_state(self) -> PullState:
         return self.runner.pull_state()
+
+    def _new_transcript(self) -> Transcript:
+        return Transcript(self.host_dir / "transcript.log" if self.keep_logs else None, self.host.name)
 
     def receiver(self) -> tuple[Receiver, Account]:
         receiver = self.runner.receiver(self.host.site)
@@ -179,7 +184,7 @@ class HostRun(HostContext):
 
     def _rest_note(self, text: str) -> None:
         if self.transcript is None:
-            self.transcript = Transcript(self.host_dir / "transcript.log", self.host.name)
+            self.transcript = self._new_transcript()
         self.transcript.note(f"rest: {text}")
 
     def secret(self, reference: str) -> Secret:
@@ -260,6 +265,8 @@ class Runner:
         if self.options.check:
             for host in hosts:
                 self._check_host(host)
+            if any(step.action.check_mode for step in self.playbook.steps):
+                await self._check_by_reading(hosts)
             self.report.finished = _now()
             return self.report
         # What the run writes (logs, transcripts, reports) is private to this user (ops.fileio).
@@ -382,6 +389,62 @@ class Runner:
             for command in commands:
                 effect = " (changes the appliance)" if changes else ""
                 self.on_event(Notice(host.name, f"[{name}] would send: {command}{effect}{when}"))
+
+    async def _check_by_reading(self, hosts: list[Host]) -> None:
+        """--check for steps that can say what they would change (`check_mode`): each reads its
+        appliance and reports the plan; nothing is changed and nothing is written (no receiver, no
+        run directory, transcripts in memory)."""
+        self._step_secrets = preflight(self.playbook, self.inventory, prompt=self.options.prompt)
+        self._resolved.update(self._step_secrets)
+        self._prepare([h for h in hosts if not any(p.serves(h) for p in self._providers)])
+        try:
+            for provider in self._providers:
+                served = [h for h in hosts if provider.serves(h)]
+                if served:
+                    self._served.update(await provider.start(served))
+            self._prepare(list(self._served.values()))
+            limit = asyncio.Semaphore(max(1, self.options.forks))
+
+            async def bounded(host: Host) -> None:
+                async with limit:
+                    await self._check_host_by_reading(host)
+
+            await asyncio.gather(*(bounded(h) for h in hosts))
+        finally:
+            for provider in self._providers:
+                with contextlib.suppress(Exception):
+                    await provider.stop()
+
+    async def _check_host_by_reading(self, host: Host) -> None:
+        record = self.report.hosts[host.name]
+        prepared = self._prepared.get(host.name)
+        if prepared is None:
+            record.status, record.error = "failed", self._secret_errors.get(host.name, "could not be prepared")
+            return
+        run = HostRun(self, prepared, self._step_secrets, keep_logs=False)
+        context = static_context(self.playbook, prepared.host, self.run_id)
+        try:
+            for step, step_record in zip(self.playbook.steps, record.steps, strict=True):
+                if not step.action.check_mode or step_record.status == "skipped":
+                    continue
+                try:
+                    args = step.args_for(context)
+                except (ValidationError, TemplateError):
+                    continue  # depends on an earlier step's result: "would run" stands
+                try:
+                    result = await step.action.check(run, args)
+                except (StepFailed, SessionError) as exc:
+                    step_record.status, step_record.message = "failed", mask(str(exc))
+                    record.status, record.error = "failed", f"step {step_record.name!r}: {step_record.message}"
+                    self.on_event(StepFinished(host.name, step_record.name, "failed", step_record.message))
+                    continue
+                step_record.status = "changed" if result.changed else "ok"
+                step_record.message, step_record.data = mask(result.message), result.data
+                raw = result.data.get("output")
+                self.on_event(StepFinished(host.name, step_record.name, step_record.status, step_record.message,
+                                           mask(raw) if isinstance(raw, str) else ""))
+        finally:
+            await run.close()
 
     async def _start_services(self, hosts: list[Host]) -> None:
         from ops.receiver import Receiver

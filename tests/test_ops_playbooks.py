@@ -103,3 +103,28 @@ def test_health_check(tmp_path: Path, inventory_path: Path) -> None:
     report, _ = shipped(tmp_path, "health-check.yaml", inventory_path)
     for host in HOSTS:
         assert all(s.status in ("ok", "changed") for s in report.hosts[host].steps)
+
+
+def test_finesse_reason_codes(tmp_path: Path, inventory_path: Path) -> None:
+    report, _ = shipped(tmp_path, "finesse-reason-codes.yaml", inventory_path)
+    for host in HOSTS:
+        step = report.hosts[host].steps[0]
+        assert step.data["counts"]["create"] == 11 and step.data["cache"]["cleared"]
+
+
+def test_finesse_reason_codes_check_mode_shows_the_plan_and_changes_nothing(tmp_path: Path) -> None:
+    """--check reads the cluster (check_mode) and prints the plan as a diff, writing nothing."""
+    import subprocess
+    import sys
+
+    def check() -> subprocess.CompletedProcess[str]:
+        book = REPO / "playbooks" / "finesse-reason-codes.yaml"
+        return subprocess.run([sys.executable, "-m", "ops.cli", "run", str(book), "-i", str(REPO / "inventory.yaml"),
+                               "--check", "-v", "--limit", "finesse-a"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=180)
+
+    first = check()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "11 to create" in first.stdout and "+ reason code NOT_READY 10" in first.stdout
+    assert not (tmp_path / "collected").exists()
+    # That the plan changes nothing on the cluster is tested within one lab: tests/test_finesse_config.py.

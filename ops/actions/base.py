@@ -118,6 +118,9 @@ class Action(ABC):
     needs_receiver: ClassVar[bool] = False  # the run's SFTP receiver must be listening
     uses_rest: ClassVar[bool] = False  # talks to the host's REST APIs (their secrets resolved up front)
     changes_state: ClassVar[bool] = False  # changes the appliance (a restart, a reset, a cache clear ...)
+    # `ops run --check` calls `check()`, which reads the appliance and says what `run` would change
+    # without changing it (Ansible's check_mode support); otherwise --check lists the commands only.
+    check_mode: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -134,6 +137,10 @@ class Action(ABC):
     @abstractmethod
     async def run(self, ctx: HostContext, args: Any) -> StepResult:
         """Do the step; raise StepFailed (or a SessionError) when it did not work."""
+
+    async def check(self, ctx: HostContext, args: Any) -> StepResult:
+        """What `run` would do, read from the appliance, changing nothing (only with `check_mode`)."""
+        raise NotImplementedError(f"{self.name} has no check mode")
 
     def secret_references(self, args: Any) -> list[str]:
         """The secret references the step will resolve (checked before any host is touched)."""

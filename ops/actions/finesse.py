@@ -10,6 +10,9 @@
 - name: Agent 1001001 not ready
   finesse_user_state: {user: "1001001", state: NOT_READY, reason_code: 12}
 ```
+`finesse_system_info` and `finesse_performance` report on the node the inventory addresses (a
+health check of another node would hide the one that is down); `finesse_user_state` goes to a
+node that is IN_SERVICE, moving to the peer when the addressed one is not (ops.rest.failover).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class SystemInfoArgs(Args):
 class SystemInfoAction(RestAction):
     name = "finesse_system_info"
     Args = SystemInfoArgs
+    node = "addressed"
 
     def commands(self, args: SystemInfoArgs) -> list[str]:
         return [_get(SYSTEM_INFO, args.bypass_cache)]
@@ -72,6 +76,7 @@ class PerformanceArgs(Args):
 class PerformanceAction(RestAction):
     name = "finesse_performance"
     Args = PerformanceArgs
+    node = "addressed"
 
     def commands(self, args: PerformanceArgs) -> list[str]:
         return [_get(PERFORMANCE, args.bypass_cache)]

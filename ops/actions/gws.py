@@ -10,7 +10,8 @@
   gws_voice: {operation: NotReady, timeout: 10}
 ```
 GWS is asynchronous: `{"statusCode": 0}` only means T-Server got the request, so `gws_voice`
-polls the voice channel until its state matches (or fails after `timeout`).
+polls the voice channel until its state matches (or fails after `timeout`). A request whose URL
+would be longer than the 2,000 characters GWS takes (seed 002) is refused before it is sent.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class VersionArgs(Args):
 
 class VersionAction(RestAction):
     name = "gws_version"
+    api = "gws"
     Args = VersionArgs
 
     def commands(self, args: VersionArgs) -> list[str]:
@@ -48,6 +50,7 @@ class MeArgs(CredentialArgs):
 
 class MeAction(RestAction):
     name = "gws_me"
+    api = "gws"
     Args = MeArgs
 
     def commands(self, args: MeArgs) -> list[str]:
@@ -77,6 +80,7 @@ class VoiceArgs(CredentialArgs):
 
 class VoiceAction(RestAction):
     name = "gws_voice"
+    api = "gws"
     changes_state = True
     Args = VoiceArgs
 

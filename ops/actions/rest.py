@@ -14,20 +14,25 @@
 The registered result holds `status`, `url`, `headers`, `text` and `body` (JSON as is; XML as a
 mapping keyed by the root element, e.g. `chat.body.ChatConfig.chatServer`).
 
-Also the base of every REST step kind: `RestAction.run` turns REST, parse and secret errors
-into a failed step with a message naming the call.
+Also the base of every REST step kind: `RestAction.run` first chooses the Finesse node the step
+talks to (ops.rest.failover: the addressed node, one that is IN_SERVICE, or the primary, as the
+step kind or the `node:` argument asks), then turns REST, parse and secret errors into a failed
+step with a message naming the call. A step that moved to another node says so in its message
+and in `node` of its result. Genesys Web Services has no SystemInfo: its steps stay where the
+inventory points.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from ops.actions.base import Action, Args, HostContext, StepFailed, StepResult
 from ops.inventory import SecretReference
 from ops.parsers.xml import ParseError, local_name, xml_to_data
+from ops.rest.failover import Route, Want, route
 from ops.rest.finesse import cache_query
 from ops.rest.http import RestError
 from ops.secrets import Secret, SecretError
@@ -53,19 +58,48 @@ def step_credentials(ctx: HostContext, args: CredentialArgs) -> tuple[str, Secre
 
 
 class RestAction(Action):
-    """A step that talks HTTP; subclasses implement `call`."""
+    """A step that talks HTTP; subclasses implement `call`.
+
+    `api` is the API the step calls; `node` which Finesse node it wants (ops.rest.failover): a step
+    that examines one node keeps to the one addressed, a step that acts on the cluster goes to one
+    that is IN_SERVICE, a configuration change to the primary.
+    """
 
     uses_rest = True
+    api: ClassVar[str] = "finesse"
+    node: ClassVar[Want] = "in_service"
+
+    def wants(self, args: Any) -> tuple[str, Want]:
+        """The API and the node this step's calls go to."""
+        return self.api, self.node
+
+    async def route(self, ctx: HostContext, args: Any) -> Route | None:
+        api, want = self.wants(args)
+        return await route(ctx.rest(api), want) if api == "finesse" else None
 
     async def run(self, ctx: HostContext, args: Any) -> StepResult:
+        chosen: Route | None = None
         try:
-            return await self.call(ctx, args)
+            chosen = await self.route(ctx, args)
+            result = await self.call(ctx, args)
         except (RestError, SecretError, ParseError) as exc:
-            raise StepFailed(str(exc)) from None
+            raise StepFailed(_via(str(exc), chosen)) from None
+        except StepFailed as exc:
+            if chosen is None or not (chosen.moved or chosen.why):
+                raise
+            raise StepFailed(_via(str(exc), chosen), {**exc.data, "node": chosen.as_data()}) from None
+        if chosen is not None and (chosen.moved or chosen.why):
+            result.message = _via(result.message, chosen)
+            result.data = {**result.data, "node": chosen.as_data()}
+        return result
 
     @abstractmethod
     async def call(self, ctx: HostContext, args: Any) -> StepResult:
         """Do the step; raise RestError or StepFailed when it did not work."""
+
+
+def _via(message: str, chosen: Route | None) -> str:
+    return f"{message} [{chosen.summary}]" if chosen is not None and (chosen.moved or chosen.why) else message
 
 
 Method = Literal["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
@@ -85,6 +119,8 @@ class RestArgs(CredentialArgs):
     expect_status: list[int] | None = None
     parse: Literal["auto", "json", "xml", "text"] = "auto"
     timeout: float | None = Field(None, gt=0)
+    # Finesse only: which node the call goes to (ops.rest.failover); `primary` for configuration.
+    node: Want = "in_service"
 
     @field_validator("method", mode="before")
     @classmethod
@@ -110,6 +146,9 @@ class RestStepAction(RestAction):
     name = "rest"
     changes_state = True
     Args = RestArgs
+
+    def wants(self, args: RestArgs) -> tuple[str, Want]:
+        return args.api, args.node
 
     def commands(self, args: RestArgs) -> list[str]:
         query = {**args.query, **cache_query(args.bypass_cache)}

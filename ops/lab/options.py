@@ -82,6 +82,14 @@ class LabConfig:
     # releases' prompts do), "mangled" (each character, a backspace, then *: `c\b*`).
     secret_echo: str = field(default="stars", metadata={"choices": ("stars", "clear", "mangled")})
     rest_echo_requests: bool = False  # every REST reply carries the request's headers back (a debug proxy)
+    # The Finesse cluster (ops.lab.rest.server): serve the other node too, on a port of its own
+    # (LabAppliance.rest.peer_port), sharing this node's agents and configuration.
+    finesse_peer_node: bool = False
+    finesse_peer_status: str = "IN_SERVICE"  # the peer node's SystemInfo status
+    finesse_refuses: bool = False  # fault: this node's HTTPS port refuses connections (Tomcat down)
+    finesse_peer_refuses: bool = False  # fault: the peer node's HTTPS port refuses connections
+    # lowers every maximum count of the configuration APIs (ops.lab.rest.configdb) to this
+    config_max_items: int | None = field(default=None, metadata={"ge": 0})
 
 
 # Set by the run for each lab host, never by an inventory (a password there would be clear text).

@@ -59,7 +59,10 @@ class LabProvider:
             rest = host.rest.model_copy(update={
                 "address": "127.0.0.1", "scheme": "https", "port": lab.rest_port, "username": config.ui_username,
                 "gws_address": "127.0.0.1", "gws_scheme": "https", "gws_port": lab.rest_port,
-                "gws_username": DEFAULT_AGENTS[0][1], "verify": True, "ca_bundle": str(lab.rest_ca_path)})
+                "gws_username": DEFAULT_AGENTS[0][1], "verify": True, "ca_bundle": str(lab.rest_ca_path),
+                # The lab's second Finesse node (finesse_peer_node), where REST steps fail over to.
+                "peers": [f"127.0.0.1:{lab.rest.peer_port}"] if getattr(lab.rest, "peer_port", None)
+                else host.rest.peers})
             rest_secrets.update(password=ui_password, gws_password=agent_password)
         return dataclasses.replace(
             host, address="127.0.0.1", port=lab.port, password=password, rest=rest, rest_secrets=rest_secrets,

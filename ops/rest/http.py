@@ -2,9 +2,11 @@
 
 An `Endpoint` says where an API is and how to trust and sign in to it (TLS verification is on
 unless the inventory turns it off; a CA bundle adds the CA that signed the appliance's
-certificate). `RestClient.request` sends one request and returns a `Response` whose body can be
-parsed as JSON or XML; every failure is a `RestError` naming the method and URL, with the
-password never in it.
+certificate), which other nodes of its cluster may answer for it (`peers`, see ops.rest.failover)
+and the longest URL it takes. `RestClient.request` sends one request and returns a `Response`
+whose body can be parsed as JSON or XML; every failure is a `RestError` naming the method and
+URL, with the password never in it. A URL longer than the endpoint takes is refused before
+anything is sent (`URLTooLong`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ops.parsers.xml import ParseError, local_name, snippet, xml_to_data
 from ops.parsers.xml import parse_xml as _parse_xml
 from ops.secrets import Secret, mask, register_basic_auth
 
-__all__ = ["Endpoint", "Response", "RestClient", "RestError", "RestHTTPError", "RestParseError",
+__all__ = ["Endpoint", "Response", "RestClient", "RestError", "RestHTTPError", "RestParseError", "URLTooLong",
            "local_name", "parse_xml", "xml_to_data"]
 
 Log = Callable[[str], None]
@@ -50,6 +52,10 @@ class RestParseError(RestError, ParseError):
     """The server's body is not the JSON or XML it claims to be."""
 
 
+class URLTooLong(RestError):
+    """A request whose URL is longer than its endpoint takes; nothing was sent."""
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where one API of one host is, and how to reach it."""
@@ -61,6 +67,12 @@ class Endpoint:
     verify: bool = True
     ca_bundle: Path | None = None
     timeout: float = 30.0
+    # The base URLs of the other nodes of the host's cluster, as the inventory's `rest.peers` gives
+    # them (ops.rest.failover tries them, or the peer SystemInfo names, when this node cannot serve).
+    peers: tuple[str, ...] = ()
+    failover: bool = False  # the API has SystemInfo to choose a node by (Finesse)
+    max_url_length: int | None = None  # the longest URL the API takes; `max_url_source` says who says so
+    max_url_source: str = ""
 
 
 def ssl_context(verify: bool, ca_bundle: Path | None) -> ssl.SSLContext | bool:
@@ -157,6 +169,9 @@ class RestClient:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.endpoint = endpoint
         self._log = log
+        self._base = endpoint.base_url
+        # ops.rest.failover's choices of node for this host, made once a run and kept here.
+        self.routes: dict[str, Any] = {}
         self._client = httpx.AsyncClient(
             base_url=endpoint.base_url,
             verify=ssl_context(endpoint.verify, endpoint.ca_bundle),
@@ -175,8 +190,22 @@ class RestClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    def url(self, path: str) -> str:
-        return self.endpoint.base_url.rstrip("/") + "/" + path.lstrip("/")
+    @property
+    def base_url(self) -> str:
+        """Where requests go now: the endpoint's node, or the one `use` chose."""
+        return self._base
+
+    def use(self, base_url: str | None) -> None:
+        """Send the following requests to `base_url` (another node of the cluster); None: the endpoint's own."""
+        self._base = base_url or self.endpoint.base_url
+
+    def note(self, text: str) -> None:
+        """A line for the host's transcript (where the run keeps one)."""
+        if self._log is not None:
+            self._log(text)
+
+    def url(self, path: str, base: str | None = None) -> str:
+        return (base or self._base).rstrip("/") + "/" + path.lstrip("/")
 
     async def request(
         self,
@@ -191,11 +220,21 @@ class RestClient:
         credentials: tuple[str, Secret] | None = None,
         expect: Iterable[int] | None = None,
         timeout: float | None = None,
+        base: str | None = None,
     ) -> Response:
-        """Send one request; a status outside `expect` (default: any 2xx) raises RestHTTPError."""
+        """Send one request (to `base`, another node, when given); a status outside `expect` (default:
+        any 2xx) raises RestHTTPError."""
         method = method.upper()
-        url = self.url(path)
+        url = self.url(path, base)
         what = f"{method} {url}"
+        params = {k: _query_value(v) for k, v in (query or {}).items()}
+        try:
+            prepared = self._client.build_request(
+                method, url, params=params or None, headers=dict(headers or {}), content=content, json=json_body,
+                timeout=httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise RestError(f"{what}: cannot build the request: {exc}") from None
+        self._check_length(prepared, base or self._base, path, params)
         username, password = credentials if credentials is not None else (self.endpoint.username,
                                                                           self.endpoint.password)
         basic: httpx.BasicAuth | None = None
@@ -205,13 +244,9 @@ class RestClient:
                                 "(set rest.username and rest.password in the inventory)")
             basic = httpx.BasicAuth(username, password.reveal())
             register_basic_auth(username, password)
-        params = {k: _query_value(v) for k, v in (query or {}).items()}
         started = time.monotonic()
         try:
-            reply = await self._client.request(
-                method, path, params=params or None, headers=dict(headers or {}), content=content,
-                json=json_body, auth=basic,
-                timeout=httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT)
+            reply = await self._client.send(prepared, auth=basic)
         except httpx.TimeoutException as exc:
             raise RestError(f"timed out after {timeout or self.endpoint.timeout:g}s waiting for {what} "
                             f"({type(exc).__name__})") from None
@@ -235,6 +270,20 @@ class RestClient:
         if not ok:
             raise RestHTTPError(self._status_message(response, username if auth else None), response)
         return response
+
+    def _check_length(self, prepared: httpx.Request, base: str, path: str, params: Mapping[str, str]) -> None:
+        limit = self.endpoint.max_url_length
+        full = str(prepared.url)
+        if limit is None or len(full) <= limit:
+            return
+        parts = [(f"the base {base}", len(base)), (f"the path {snippet(path, 60)}", len(path))]
+        parts += [(f"query parameter {snippet(name, 40)!r}", len(str(httpx.QueryParams({name: value}))))
+                  for name, value in params.items()]
+        where = ", ".join(f"{name} ({size:,})" for name, size in sorted(parts, key=lambda part: -part[1]))
+        source = f" ({self.endpoint.max_url_source})" if self.endpoint.max_url_source else ""
+        raise URLTooLong(f"refused before sending: {prepared.method} {snippet(full, 100)} would be a URL of "
+                         f"{len(full):,} characters, and {self.endpoint.name}'s API takes at most {limit:,}{source}; "
+                         f"the characters come from {where}")
 
     def _status_message(self, response: Response, username: str | None) -> str:
         message = f"HTTP {response.status} {response.reason} from {response.what}"

@@ -1,11 +1,13 @@
-"""The lab's Finesse REST API: SystemInfo, the diagnostic portal, User state, a cached ChatConfig.
+"""The lab's Finesse REST API: SystemInfo, the diagnostic portal, User state, a cached ChatConfig,
+and the configuration APIs (ops.lab.rest.config).
 
 Admin calls sign in through `lab.admin_ui` (the same account, failure count and 30-minute lock
 as the CLI's `utils reset_application_ui_administrator_password` works on). An agent may read
 and change their own User; the admin may do so for any agent (the lab's stand-in for a
-supervisor). GET responses of cached resources are served from the webproxy cache until
+supervisor). GET responses of cached resources are served from the node's webproxy cache until
 `utils webproxy cache clear` bumps `lab.webproxy_cache_generation`, or when the request has
-`bypassServerCache=true`.
+`bypassServerCache=true` (seed 001). Each node of a lab cluster answers with its own SystemInfo:
+its own status, both nodes named as primary and secondary.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from ops.lab.rest.state import Agent, CachedReply, RestState, timestamp
+from ops.lab.rest import config
+from ops.lab.rest.state import DOMAIN, Agent, CachedReply, Node, RestState, peer_name, timestamp
 from ops.lab.rest.wire import Reply, Request, xml
 
 if TYPE_CHECKING:
     from ops.lab.server import LabAppliance
 
 USER_RE = re.compile(r"^/finesse/api/User/([^/]+)$")
-CACHED = {"/finesse/api/ChatConfig"}
 STATES = {"READY", "NOT_READY", "LOGOUT"}
 
 
@@ -53,12 +55,15 @@ def _agent_or_admin(lab: LabAppliance, req: Request, agent: Agent) -> bool:
     return username == agent.id and secrets.compare_digest(password.encode(), lab.config.agent_password.encode())
 
 
-def system_info(lab: LabAppliance) -> Reply:
+def system_info(lab: LabAppliance, node: Node) -> Reply:
     cfg = lab.config
-    me, peer = cfg.hostname, cfg.finesse_peer or f"{cfg.hostname}-peer"
-    primary, secondary = (me, peer) if cfg.finesse_role == "primary" else (peer, me)
-    domain = ".lab.example.com"
-    reason = "" if cfg.finesse_status == "IN_SERVICE" else "<statusReason>CTI connection lost</statusReason>"
+    # The cluster as this lab's configuration names it, whether or not the lab serves the peer.
+    names = {cfg.finesse_role: cfg.hostname,
+             "secondary" if cfg.finesse_role == "primary" else "primary": peer_name(cfg.hostname, cfg.finesse_peer)}
+    primary, secondary, me = names["primary"], names["secondary"], node.name
+    domain = DOMAIN
+    # Why a node is not in service: the lab's one reason (SystemInfo's statusReason is not in the seeds).
+    reason = "" if node.status == "IN_SERVICE" else "<statusReason>CTI connection lost</statusReason>"
     body = (
         "<SystemInfo>"
         f"<currentTimestamp>{timestamp()}</currentTimestamp>"
@@ -71,7 +76,7 @@ def system_info(lab: LabAppliance) -> Reply:
         "<xmppPort>5222</xmppPort><xmppSecurePort>7443</xmppSecurePort></primaryNode>"
         f"<secondaryNode><host>{escape(secondary + domain)}</host><httpsPort>8445</httpsPort>"
         "<xmppPort>5222</xmppPort><xmppSecurePort>7443</xmppSecurePort></secondaryNode>"
-        f"<status>{escape(cfg.finesse_status)}</status>{reason}"
+        f"<status>{escape(node.status)}</status>{reason}"
         "<systemAuthMode>NON_SSO</systemAuthMode><timezoneOffset>0</timezoneOffset>"
         "<uri>/finesse/api/SystemInfo</uri>"
         f"<xmppDomain>{escape(me + domain)}</xmppDomain><xmppPubSubDomain>pubsub.{escape(me + domain)}"
@@ -138,25 +143,47 @@ def chat_config(state: RestState) -> Reply:
     return xml(200, f"<ChatConfig><chatServer>{escape(server)}</chatServer><chatPort>5222</chatPort></ChatConfig>")
 
 
-def _cached(lab: LabAppliance, state: RestState, req: Request, fresh: Reply) -> Reply:
-    if req.method != "GET" or req.path not in CACHED or fresh.status != 200:
+def _cached(state: RestState, node: Node, req: Request, fresh: Reply, key: str) -> Reply:
+    """`fresh`, or what the node's webproxy cached for `key` (seed 001: bypassServerCache=true
+    reads through; `utils webproxy cache clear rest` empties it)."""
+    if req.method != "GET" or fresh.status != 200:
         return fresh
-    generation = lab.webproxy_cache_generation
+    generation = node.generation()
     with state.lock:
-        entry = state.cache.get(req.path)
+        entry = node.cache.get(key)
         if req.bypass_cache:
             return fresh
         if entry is None or entry.generation != generation:
             entry = CachedReply(generation, fresh.status, fresh.content_type, fresh.body)
-            state.cache[req.path] = entry
+            node.cache[key] = entry
     return Reply(entry.status, entry.body, entry.content_type, {"X-Cache": "HIT"})
 
 
-def handle(lab: LabAppliance, state: RestState, req: Request) -> Reply | None:
-    """The Finesse answer to `req`, or None when the path is not Finesse's."""
+def _team_member(lab: LabAppliance, state: RestState, req: Request, team_id: str) -> bool:
+    """The admin, or an agent of the team (TeamResource: "Agents and supervisors who are part of the team")."""
+    creds = req.basic_auth()
+    if creds is None:
+        return False
+    username, password = creds
+    if username == lab.admin_ui.username:
+        return lab.admin_ui.sign_in(username, password)
+    with state.lock:
+        team = state.config.teams.get(team_id)
+        member = team is not None and username in team.agents
+    return member and secrets.compare_digest(password.encode(), lab.config.agent_password.encode())
+
+
+def handle(lab: LabAppliance, state: RestState, node: Node, req: Request) -> Reply | None:
+    """The Finesse answer to `req` reaching `node`, or None when the path is not Finesse's."""
     path = req.path
     if not (path.startswith("/finesse/") or path.startswith("/finesse-dp/")):
         return None
+    route = config.matches(path)
+    if route is not None:
+        team = route["resource_team"]
+        if not (_team_member(lab, state, req, team) if team else _admin(lab, req)):
+            return UNAUTHORIZED
+        return config.handle(state, node, req, route, lambda fresh, key: _cached(state, node, req, fresh, key))
     user = USER_RE.match(path)
     if user:
         with state.lock:
@@ -179,9 +206,9 @@ def handle(lab: LabAppliance, state: RestState, req: Request) -> Reply | None:
     if req.method != "GET":
         return api_error(405, "Method Not Allowed", f"{req.method} is not supported on {path}")
     if path == "/finesse/api/SystemInfo":
-        return system_info(lab)
+        return system_info(lab, node)
     if path == "/finesse-dp/rest/DiagnosticPortal/GetPerformanceInformation":
         return performance(lab, state)
     if path == "/finesse/api/ChatConfig":
-        return _cached(lab, state, req, chat_config(state))
+        return _cached(state, node, req, chat_config(state), path)
     return api_error(404, "Not Found", f"No resource at {path}")

@@ -3,6 +3,12 @@
 One port serves both APIs (routed by path: `/finesse...` and `/api/v2/...`). The certificate is
 signed by a CA generated at start; `ca_path` is that CA as a PEM file (in a temp dir removed by
 `stop()`) for clients to trust.
+
+With `finesse_peer_node` the lab serves its cluster's other node too, on a port of its own
+(`peer_port`), with a certificate of its own signed by the same CA: the two nodes share the
+agents and the configuration database and name each other in SystemInfo; each has its own
+status and webproxy cache. A node that `refuses` has its port bound but not listening, so a
+connection is refused as by a node whose Tomcat is down.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import shutil
+import socket
 import ssl
 import tempfile
 import threading
@@ -20,7 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ops.lab.rest import certs, finesse, gws
-from ops.lab.rest.state import RestState
+from ops.lab.rest.configdb import ConfigDB
+from ops.lab.rest.state import Node, RestState, peer_name
 from ops.lab.rest.wire import Reply, Request, json_reply, truncated
 
 if TYPE_CHECKING:
@@ -35,6 +43,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     lab: LabAppliance
     state: RestState
+    node: Node
 
     def handle_error(self, request: object, client_address: object) -> None:
         # A client that distrusts the certificate or hangs up mid-request is not news.
@@ -61,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
                       headers={k.lower(): v for k, v in self.headers.items()}, body=body)
         lab, state = self.server.lab, self.server.state
         try:
-            reply = finesse.handle(lab, state, req) or gws.handle(lab, state, req)
+            reply = finesse.handle(lab, state, self.server.node, req) or gws.handle(lab, state, req)
         except Exception:  # a handler's bug must never take the appliance down
             log.exception("lab rest handler failed")
             reply = json_reply(500, {"statusCode": 500, "statusMessage": "Internal Server Error"})
@@ -87,15 +96,34 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _serve
 
 
+@dataclasses.dataclass
+class _Listener:
+    """One node's port: a serving HTTPS server and its thread, or (a refusing node) a bound socket."""
+
+    server: _Server | None = None
+    thread: threading.Thread | None = None
+    bound: socket.socket | None = None
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        if self.thread is not None:
+            self.thread.join(5)
+        if self.bound is not None:
+            self.bound.close()
+
+
 class RestServer:
-    """The lab's HTTPS listener; `start()` and `stop()` are synchronous and quick."""
+    """The lab's HTTPS listener(s); `start()` and `stop()` are synchronous and quick."""
 
     def __init__(self, lab: LabAppliance) -> None:
         self.lab = lab
-        self.state = RestState()
+        cfg = lab.config
+        self.state = RestState(config=ConfigDB(cfg.deployment_type, cfg.config_max_items))
         self.port = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self.peer_port = 0  # the peer node's port (0: the lab serves one node)
+        self._listeners: list[_Listener] = []
         self._dir: Path | None = None
 
     @property
@@ -104,14 +132,40 @@ class RestServer:
             raise RuntimeError("the lab's REST server has no CA until start()")
         return self._dir / "lab-ca.pem"
 
+    @property
+    def nodes(self) -> list[Node]:
+        """This node first, then its peer when the lab serves it."""
+        return self.state.nodes
+
     def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        made = certs.generate(self.lab.config.hostname)
+        cfg = self.lab.config
+        ca = certs.make_ca(cfg.hostname)
         self._dir = Path(tempfile.mkdtemp(prefix="ops-lab-rest-"))
-        (self._dir / "lab-ca.pem").write_bytes(made.ca_pem)
-        key, cert = self._dir / "server.key", self._dir / "server.pem"
+        (self._dir / "lab-ca.pem").write_bytes(ca.pem)
+        me = Node(cfg.hostname, cfg.finesse_role, cfg.finesse_status,
+                  generation=lambda: self.lab.webproxy_cache_generation, refuses=cfg.finesse_refuses)
+        self.state.nodes.append(me)
+        self.port = self._listen(me, ca, host, port)
+        if cfg.finesse_peer_node:
+            # The peer has no CLI in the lab, so nothing clears its webproxy cache but Finesse itself.
+            peer = Node(peer_name(cfg.hostname, cfg.finesse_peer),
+                        "secondary" if cfg.finesse_role == "primary" else "primary", cfg.finesse_peer_status,
+                        refuses=cfg.finesse_peer_refuses)
+            self.state.nodes.append(peer)
+            self.peer_port = self._listen(peer, ca, host, 0)
+
+    def _listen(self, node: Node, ca: certs.LabCA, host: str, port: int) -> int:
+        assert self._dir is not None
+        if node.refuses:
+            bound = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+            bound.bind((host, port))  # bound and never listening: connections are refused
+            self._listeners.append(_Listener(bound=bound))
+            return int(bound.getsockname()[1])
+        cert_pem, key_pem = certs.issue(ca, node.name, dns_names=(node.fqdn,))
+        key, cert = self._dir / f"{node.name}.key", self._dir / f"{node.name}.pem"
         key.touch(mode=0o600)
-        key.write_bytes(made.key_pem)
-        cert.write_bytes(made.cert_pem + made.ca_pem)
+        key.write_bytes(key_pem)
+        cert.write_bytes(cert_pem + ca.pem)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(cert, key)
@@ -120,23 +174,19 @@ class RestServer:
         # The handshake runs in the request's thread, on its first read, so a slow client never
         # holds up the accept loop.
         server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        server.lab, server.state = self.lab, self.state
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"lab-rest-{self.lab.config.hostname}", daemon=True)
-        self._thread.start()
+        server.lab, server.state, server.node = self.lab, self.state, node
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                  name=f"lab-rest-{node.name}", daemon=True)
+        thread.start()
+        self._listeners.append(_Listener(server=server, thread=thread))
+        return int(server.server_address[1])
 
     def stop(self) -> None:
         """Stop serving, cancel pending agent state changes, remove the certificate files. Safe twice."""
-        server, self._server = self._server, None
+        listeners, self._listeners = self._listeners, []
         self.state.cancel_timers()
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        for listener in listeners:
+            listener.stop()
         if self._dir is not None:
             with contextlib.suppress(OSError):
                 shutil.rmtree(self._dir)
