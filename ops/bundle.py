@@ -15,6 +15,7 @@ The tar.gz is written to a temporary name and renamed, so a reader never sees ha
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -23,9 +24,10 @@ import re
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ops.fileio import file_mode, write_atomic
 from ops.secrets import mask
@@ -195,26 +197,15 @@ class _HashingWriter:
         return self.raw.write(data)
 
 
-def _write_tar(out: Path, run_id: str, index: bytes, members: list[tuple[Member, Path | bytes]]) -> str:
-    """Write the archive atomically; returns its sha256."""
+@contextlib.contextmanager
+def atomic_binary(out: Path) -> Iterator[BinaryIO]:
+    """A binary file that appears at `out` whole (written to a temporary name beside it, flushed to
+    disk, made private, renamed) or not at all."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
-            hashing = _HashingWriter(raw)
-            # gzip only ever calls write() on its file object when writing.
-            with tarfile.open(fileobj=hashing, mode="w:gz",  # type: ignore[call-overload]
-                              format=tarfile.PAX_FORMAT) as tar:
-                _add_bytes(tar, f"{run_id}/{INDEX}", index)
-                for member, source in members:
-                    name = f"{run_id}/{member.name}"
-                    if isinstance(source, bytes):
-                        _add_bytes(tar, name, source)
-                    else:
-                        info = tar.gettarinfo(str(source), arcname=name)
-                        _normalise(info)
-                        with source.open("rb") as handle:
-                            tar.addfile(info, handle)
+            yield raw
             raw.flush()
             os.fsync(raw.fileno())
         os.chmod(tmp, file_mode())
@@ -222,6 +213,25 @@ def _write_tar(out: Path, run_id: str, index: bytes, members: list[tuple[Member,
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_tar(out: Path, run_id: str, index: bytes, members: list[tuple[Member, Path | bytes]]) -> str:
+    """Write the archive atomically; returns its sha256."""
+    with atomic_binary(out) as raw:
+        hashing = _HashingWriter(raw)
+        # gzip only ever calls write() on its file object when writing.
+        with tarfile.open(fileobj=hashing, mode="w:gz",  # type: ignore[call-overload]
+                          format=tarfile.PAX_FORMAT) as tar:
+            _add_bytes(tar, f"{run_id}/{INDEX}", index)
+            for member, source in members:
+                name = f"{run_id}/{member.name}"
+                if isinstance(source, bytes):
+                    _add_bytes(tar, name, source)
+                else:
+                    info = tar.gettarinfo(str(source), arcname=name)
+                    _normalise(info)
+                    with source.open("rb") as handle:
+                        tar.addfile(info, handle)
     return hashing.sha.hexdigest()
 
 
@@ -237,3 +247,88 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info.mtime = int(time.time())
     _normalise(info)
     tar.addfile(info, io.BytesIO(data))
+
+
+# -- `ops bundle RUN_ID [--encrypt] [--upload CASE --token REF]`: the bundle, then to TAC ----------
+# (the flags: ops/reportflags.py add_bundle_arguments)
+
+def command(args: Any, run_dir: Path, out: Any = None, err: Any = None, console: Any = None) -> int:
+    """`ops bundle`: 0 done; 1 the bundle or the upload failed; 2 bad flags or a secret that does not
+    resolve (checked before the bundle is made)."""
+    import sys
+
+    from ops.secrets import Secret, SecretError, resolve
+
+    out, err = out or sys.stdout, err or sys.stderr
+    upload_case = getattr(args, "upload", None)
+    encrypt = bool(getattr(args, "encrypt", False))
+    if getattr(args, "token", None) and not upload_case:
+        print("bundle: --token goes with --upload CASE", file=err)
+        return 2
+    if getattr(args, "passphrase", None) and not encrypt:
+        print("bundle: --passphrase goes with --encrypt", file=err)
+        return 2
+    token = passphrase = None
+    from ops.upload import CASE_RE
+
+    if upload_case and not CASE_RE.match(upload_case):
+        print(f"bundle: --upload {upload_case!r}: a TAC case number is digits (such as 694123456)", file=err)
+        return 2
+    try:
+        if upload_case:
+            if not getattr(args, "token", None):
+                print("bundle: --upload needs --token REF (the case's CXD upload token: env:NAME, file:PATH, "
+                      "cmd:COMMAND or prompt)", file=err)
+                return 2
+            token = resolve(args.token)
+        if encrypt and getattr(args, "passphrase", None):
+            passphrase = resolve(args.passphrase)
+    except SecretError as exc:
+        print(f"bundle: {exc}", file=err)
+        return 2
+    try:
+        result = make_bundle(run_dir, getattr(args, "bundle_path", None))
+    except BundleError as exc:
+        print(f"bundle: {exc}", file=err)
+        return 1
+    size = result.path.stat().st_size
+    print(f"{result.path} ({size} bytes, {len(result.members)} files"
+          + (f", {len(result.excluded)} left out: see BUNDLE.txt" if result.excluded else "") + ")", file=out)
+    print(f"{result.sha256_path}: {result.sha256}", file=out)
+    sent = result.path
+    if encrypt:
+        from ops.upload import decrypt_command, encrypt_file
+
+        sent = result.path.with_name(result.path.name + ".enc")
+        if passphrase is None:
+            passphrase = Secret.generate(32, "generated")
+            secret_file = sent.with_name(sent.name + ".passphrase")
+            write_atomic(secret_file, passphrase.reveal() + "\n", mode=0o600)
+            print(f"passphrase: in {secret_file} (0600); give it to the TAC engineer another way than the case "
+                  "(phone, a separate mail)", file=out)
+        encrypt_file(result.path, sent, passphrase)
+        print(f"{sent} (encrypted; decrypt: {decrypt_command(sent.name)})", file=out)
+    if not upload_case:
+        return 0
+    from ops.upload import CXD_URL, UploadError, case_note, upload
+
+    assert token is not None
+    if console is None:
+        from rich.console import Console
+
+        console = Console(file=out, stderr=False)
+    try:
+        uploaded = upload(sent, upload_case, token, base_url=args.upload_url or CXD_URL, ca_bundle=args.ca_bundle,
+                          retries=max(0, args.retries), backoff=max(0.0, args.retry_wait), console=console,
+                          say=lambda text: print(mask(text), file=err))
+    except (UploadError, OSError) as exc:
+        print(f"upload: {mask(str(exc))}", file=err)
+        return 1
+    print(f"uploaded {uploaded.name} to {uploaded.url} (HTTP {uploaded.status}, attempt {uploaded.attempts})",
+          file=out)
+    print("\nCase note:\n" + case_note(uploaded, upload_case, encrypted=encrypt,
+                                       what=f"A finesse-ops bundle of run {run_dir.name} (index in BUNDLE.txt)."
+                                       + (f" Before encryption: {result.path.name}, sha256 {result.sha256}."
+                                          if encrypt else "")),
+          file=out)
+    return 0

@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--list-hosts", action="store_true", help="print the hosts the run would target, then stop")
     run.add_argument("--list-steps", action="store_true",
                      help="print the steps that would run (tags applied), then stop")
+    from ops.reportflags import add_run_arguments
+
+    add_run_arguments(run)  # --metrics PATH
     _selection_arguments(run)
 
     validate = sub.add_parser("validate", help="check a playbook (and inventory) without touching any host")
@@ -434,6 +437,11 @@ def _run(args: argparse.Namespace) -> int:
     if interrupted:
         _err(f"interrupted: report written to {options.output / report.run_id / 'report.json'}")
         return 130
+    if args.metrics is not None and not args.check:
+        from ops.metrics import after_run
+
+        if after_run(args, report, options.output) is not None:
+            return EXIT_FAILED
     return EXIT_FAILED if report.failed_hosts else EXIT_OK
 
 
@@ -473,8 +481,9 @@ def _lab(args: argparse.Namespace) -> int:
 # -- bundle, report, schema, schedule: what a run leaves behind, and what surrounds it ------------
 
 def _add_artifact_commands(sub: Any) -> None:
-    def run_id(p: argparse.ArgumentParser) -> None:
-        p.add_argument("run_id", metavar="RUN_ID", help="a run id under --output, a run directory, or 'latest'")
+    def run_id(p: argparse.ArgumentParser, optional: bool = False) -> None:
+        p.add_argument("run_id", metavar="RUN_ID", nargs="?" if optional else None,
+                       help="a run id under --output, a run directory, or 'latest'")
         p.add_argument("--output", type=Path, default=Path("collected"),
                        help="where run directories are (default ./collected)")
 
@@ -483,9 +492,13 @@ def _add_artifact_commands(sub: Any) -> None:
     run_id(bundle)
     bundle.add_argument("-o", dest="bundle_path", type=Path, default=None,
                         help="the tar.gz to write (default <output>/<run-id>.tar.gz)")
+    from ops.reportflags import add_bundle_arguments, add_report_arguments
 
-    report = sub.add_parser("report", help="print a run's recap; --html writes a self-contained HTML page")
-    run_id(report)
+    add_bundle_arguments(bundle)  # --encrypt, --passphrase, --upload CASE --token REF, ...
+    report = sub.add_parser("report", help="print a run's recap; --html writes a self-contained HTML page; "
+                                           "--history a page over many runs; --metrics a Prometheus text file")
+    run_id(report, optional=True)
+    add_report_arguments(report)  # --history [PLAYBOOK], --since AGE, --metrics PATH
     report.add_argument("--html", nargs="?", const="", default=None, metavar="PATH",
                         help="write the HTML page (default <run dir>/report.html)")
     report.add_argument("--json", action="store_true", help="the recap as one JSON object (hosts, counts, status)")
@@ -516,26 +529,31 @@ def _run_dir(args: argparse.Namespace) -> Path | None:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from ops.bundle import BundleError, make_bundle
+    from ops.bundle import command as bundle_command
 
     run_dir = _run_dir(args)
     if run_dir is None:
         return EXIT_BAD_INPUT
-    try:
-        result = make_bundle(run_dir, args.bundle_path)
-    except BundleError as exc:
-        _err(f"bundle: {exc}")
-        return EXIT_FAILED
-    size = result.path.stat().st_size
-    print(f"{result.path} ({size} bytes, {len(result.members)} files"
-          + (f", {len(result.excluded)} left out: see BUNDLE.txt" if result.excluded else "") + ")")
-    print(f"{result.sha256_path}: {result.sha256}")
-    return EXIT_OK
+    return bundle_command(args, run_dir)
 
 
 def _report(args: argparse.Namespace) -> int:
     from ops.report import read_report, recap_lines
 
+    if args.history is not None or (args.run_id is None and args.metrics is not None):
+        code = EXIT_OK
+        if args.history is not None:
+            from ops.history import command as history_command
+
+            code = history_command(args)
+        if args.metrics is not None and code == EXIT_OK:
+            from ops.metrics import command as metrics_command
+
+            code = metrics_command(args, _run_dir(args) if args.run_id else None)
+        return code
+    if args.run_id is None:
+        _err("ops report: give a RUN_ID (or --history [PLAYBOOK], or --metrics PATH)")
+        return EXIT_BAD_INPUT
     run_dir = _run_dir(args)
     if run_dir is None:
         return EXIT_BAD_INPUT
@@ -562,6 +580,12 @@ def _report(args: argparse.Namespace) -> int:
         path = Path(args.html) if args.html else run_dir / "report.html"
         write_html(report, path, run_dir)
         print(f"\nHTML report: {path}")
+    if args.metrics is not None:
+        from ops.metrics import command as metrics_command
+
+        code = metrics_command(args, run_dir)
+        if code != EXIT_OK:
+            return code
     return EXIT_FAILED if report.failed_hosts else EXIT_OK
 
 
