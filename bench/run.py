@@ -1,7 +1,7 @@
-"""finesse-ops benchmarks: `python bench/run.py [--full] [--only rtt,sftp,fanout,cold]`.
+"""finesse-ops benchmarks: `python bench/run.py [--full] [--only rtt,sftp,streams,fanout,nornir,fleet,cold]`.
 
 Prints one Markdown table of medians, each peer's ratio to ops (or to the floor) and whether
-each target of issue 5 is met. Every peer runs in its own subprocess with the Python of the venv
+each target of issues 5 and 20 is met. Every peer runs in its own subprocess with the Python of the venv
 that has it (bench/setup.sh makes those venvs; it is run here when they are missing). See
 bench/README.md.
 """
@@ -134,9 +134,16 @@ def read_json_line(stream: IO[str] | None) -> dict[str, Any]:
     return dict(json.loads(line))
 
 
-def run_peer(python: Path, script: str, *args: str, timeout: float = 300) -> dict[str, Any]:
+def run_peer(python: Path, script: str, *args: str, timeout: float = 300,
+             soft_nofile: int | None = None) -> dict[str, Any]:
+    """A peer script's JSON line; with `soft_nofile`, it starts with that soft open-files limit
+    (`ulimit -Sn`), as from an admin's shell."""
+    def limit() -> None:
+        if soft_nofile is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft_nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
     result = subprocess.run([str(python), str(PEERS / script), *args], capture_output=True, text=True,
-                            timeout=timeout, check=False, cwd=PEERS)
+                            timeout=timeout, check=False, cwd=PEERS, preexec_fn=limit)
     if result.returncode != 0:
         raise RuntimeError(f"{script} failed ({result.returncode}): {result.stderr[-2000:]}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
@@ -158,6 +165,8 @@ def ms(seconds: float) -> str:
 def ensure_setup() -> None:
     ready = all(p.exists() for p in (CURRENT_PY, CLASSIC_PY, SSHD, SFTP_SERVER, MAIN_PY))
     stamps = all((VENVS / name / ".stamp").exists() for name in ("current", "classic"))
+    # A venv made before the Nornir peer lacks it: setup.sh's stamp then differs and it remakes the venv.
+    stamps = stamps and "nornir" in (VENVS / "current" / ".stamp").read_text()
     if not (ready and stamps):
         print("bench: running bench/setup.sh", file=sys.stderr, flush=True)
         subprocess.run(["bash", str(BENCH / "setup.sh")], check=True)
@@ -222,10 +231,10 @@ SSH_COMMON = ["-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKn
               "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-c", CIPHER]
 
 
-def sftp_put(port: int, user: str, source: Path, name: str, tmp: Path, *, password: str = "",
-             identity: Path | None = None) -> float:
-    """Wall time of OpenSSH `sftp` putting `source` as `name` (connect and login included)."""
-    batch = tmp / "batch"
+def sftp_command(port: int, user: str, source: Path, name: str, tmp: Path, *, password: str = "",
+                 identity: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """OpenSSH `sftp` putting `source` as `name` (its own batch file, so several may run at once)."""
+    batch = tmp / f"batch-{name}"
     batch.write_text(f"put {source} {name}\n")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp)}
     if password:
@@ -237,14 +246,48 @@ def sftp_put(port: int, user: str, source: Path, name: str, tmp: Path, *, passwo
     else:
         assert identity is not None
         auth = ["-o", "PreferredAuthentications=publickey", "-i", str(identity), "-o", "IdentitiesOnly=yes"]
-    cmd = ["sftp", *auth, "-b", str(batch), "-P", str(port), *SSH_COMMON, f"{user}@127.0.0.1"]
+    return ["sftp", *auth, "-b", str(batch), "-P", str(port), *SSH_COMMON, f"{user}@127.0.0.1"], env
+
+
+def sftp_puts(commands: list[tuple[list[str], dict[str, str]]]) -> float:
+    """Wall time of the `sftp` commands run at once, until the last ends (connect and login included)."""
     start = time.perf_counter()
-    result = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                            timeout=900, check=False)
+    procs = [subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for cmd, env in commands]
+    errors = []
+    for proc in procs:
+        _out, err = proc.communicate(timeout=900)
+        if proc.returncode != 0:
+            errors.append(err[-1000:])
     elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RuntimeError(f"sftp put to port {port} failed: {result.stderr[-1000:]}")
+    if errors:
+        raise RuntimeError(f"sftp put failed: {errors[0]}")
     return elapsed
+
+
+def sftp_put(port: int, user: str, source: Path, name: str, tmp: Path, *, password: str = "",
+             identity: Path | None = None) -> float:
+    """Wall time of OpenSSH `sftp` putting `source` as `name` (connect and login included)."""
+    return sftp_puts([sftp_command(port, user, source, name, tmp, password=password, identity=identity)])
+
+
+def children_gone(pid: int, timeout: float = 10.0) -> None:
+    """Wait until `pid` has no child processes: a child's CPU time counts in its parent's only once
+    reaped (sshd reaps a connection's process a moment after the client has gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
+                   for tid in os.listdir(f"/proc/{pid}/task")):
+            return
+        time.sleep(0.02)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a process and of its children it has reaped (sshd: every connection's sshd
+    and sftp-server), once none is left."""
+    children_gone(pid)
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def make_payload(path: Path, size: int) -> str:
@@ -360,6 +403,78 @@ def bench_sftp(results: Results, size: int, reps: int) -> None:
                          f"`sftp -b` process's wall time (connect and login included), cipher {CIPHER}.")
 
 
+STREAMS = (1, 4)  # uploads at once (issue 20)
+
+
+def bench_streams(results: Results, size: int, reps: int) -> None:
+    """ops' receiver against OpenSSH's sftp-server with 1 and 4 `sftp` uploads at once, and the CPU
+    time each server spent (OpenSSH: sshd with every connection's sshd and sftp-server)."""
+    print(f"SFTP receive: {STREAMS} uploads at once, {size // MIB} MiB each, x {reps} per server",
+          file=sys.stderr, flush=True)
+    base = Path(tempfile.mkdtemp(prefix="ops-bench-streams-"))
+    rates: dict[tuple[str, int], list[float]] = {}
+    cpu_gib: dict[tuple[str, int], list[float]] = {}
+    try:
+        source = base / "payload.bin"
+        want = make_payload(source, size)
+        with contextlib.ExitStack() as stack:
+            recv = stack.enter_context(server([str(MAIN_PY), str(PEERS / "recv_ops.py"), str(base / "ops")],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=PEERS))
+            account = read_json_line(recv.stdout)
+            ssh_root = base / "openssh"
+            ssh_root.mkdir()
+            ssh_port = free_port()
+            config, identity = sshd_config(base, ssh_port, ssh_root)
+            sshd = stack.enter_context(server([str(SSHD), "-f", str(config), "-D", "-e"],
+                                              stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_port(ssh_port, sshd)
+
+            def ops_cmd(name: str) -> tuple[list[str], dict[str, str]]:
+                return sftp_command(account["port"], account["username"], source, name, base,
+                                    password=account["password"])
+
+            def openssh_cmd(name: str) -> tuple[list[str], dict[str, str]]:
+                return sftp_command(ssh_port, "root", source, name, base, identity=identity)
+            peers = [("ops", ops_cmd, recv.pid, Path(account["directory"])),
+                     ("openssh", openssh_cmd, sshd.pid, ssh_root)]
+            sftp_put(ssh_port, "root", source, "warm.bin", base, identity=identity)
+            (ssh_root / "warm.bin").unlink()
+            for streams in STREAMS:
+                for i in range(reps):
+                    for key, command, pid, root in rotated(peers, i):
+                        names = [f"s{streams}-{i}-{k}.bin" for k in range(streams)]
+                        before = process_cpu(pid)
+                        wall = sftp_puts([command(name) for name in names])
+                        cpu = process_cpu(pid) - before
+                        rates.setdefault((key, streams), []).append(streams * size / wall)
+                        cpu_gib.setdefault((key, streams), []).append(cpu / (streams * size / (1024 * MIB)))
+                        for name in names:
+                            (root / name).unlink()
+            assert recv.stdin is not None
+            recv.stdin.close()
+            manifest = read_json_line(recv.stdout)["manifest"]
+        if len(manifest) != reps * sum(STREAMS) or any(e["sha256"] != want or e["size"] != size for e in manifest):
+            raise RuntimeError(f"ops receiver manifest does not match the payload: {manifest}")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    for streams in STREAMS:
+        bench = f"SFTP receive, {streams} upload{'s' if streams > 1 else ''} at once, {size // MIB} MiB each"
+        ops, openssh = (statistics.median(rates[(k, streams)]) for k in ("ops", "openssh"))
+        ops_cpu, ssh_cpu = (statistics.median(cpu_gib[(k, streams)]) for k in ("ops", "openssh"))
+        results.add(bench, "ops receiver (sha256 as bytes arrive)",
+                    f"{ops / MIB:.0f} MiB/s, server CPU {ops_cpu:.1f} s/GiB", f"{ops / openssh:.2f}x OpenSSH",
+                    verdict(ops >= 0.9 * openssh, ">= 0.9x OpenSSH"))
+        results.add(bench, "OpenSSH sftp-server (sshd, Debian)",
+                    f"{openssh / MIB:.0f} MiB/s, server CPU {ssh_cpu:.1f} s/GiB",
+                    f"{openssh / ops:.2f}x ops; CPU per GiB {ssh_cpu / ops_cpu:.2f}x ops'")
+    results.notes.append(
+        f"SFTP uploads at once: median of {reps} rounds per server and count, the servers in a rotating order; "
+        f"each upload an OpenSSH `sftp -b` put of {size // MIB} MiB ({CIPHER}); MiB/s counts all bytes over the "
+        "wall time until the last `sftp` ended (connect and login included); server CPU per GiB: user+system time "
+        "of the receiver's process, or of sshd with every connection's sshd and sftp-server (reaped children), "
+        "per GiB received.")
+
+
 # -- 3. fan-out -----------------------------------------------------------------------------------
 
 
@@ -446,6 +561,101 @@ def bench_fanout(results: Results, sizes: list[int]) -> None:
         "tmpfs, and the receiver creates one per file received.")
 
 
+# -- 3b. the admins' way: Nornir + netmiko -----------------------------------------------------
+
+
+def bench_nornir(results: Results, hosts: int, reps: int, paces: tuple[float, ...]) -> None:
+    """ops and Nornir+netmiko (OpenSSH's sftp-server receiving) pulling the same logs from the same
+    kind of lab farm, in alternating order."""
+    print(f"the admins' way: {hosts}-host pull, ops against Nornir+netmiko, paces {paces}", file=sys.stderr,
+          flush=True)
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    common = ["--hosts", str(hosts), "--lab-nice", str(LAB_NICE)] + (["--output-in", shm] if shm else [])
+    versions: dict[str, str] = {}
+    for pace in paces:
+        runs: dict[str, list[dict[str, Any]]] = {"ops": [], "nornir": []}
+        peers = [("ops", MAIN_PY, "fanout.py", ["--forks", str(hosts)]),
+                 ("nornir", CURRENT_PY, "pull_nornir.py", ["--workers", str(hosts)])]
+        for i in range(reps):
+            for key, python, script, extra in rotated(peers, i):
+                out = run_peer(python, script, *common, *extra, "--pace", str(pace), timeout=900)
+                if not out["ok"]:
+                    raise RuntimeError(f"{script} failed: {out}")
+                runs[key].append(out)
+                versions.update(out.get("versions", {}))
+        wall = {k: statistics.median(r["wall"] for r in v) for k, v in runs.items()}
+        cpu = {k: statistics.median(r["cpu_runner_s"] for r in v) for k, v in runs.items()}
+        rss = {k: max(r["peak_rss_kib"] for r in v) / 1024 for k, v in runs.items()}
+        sshd = statistics.median(r["cpu_sshd_s"] for r in runs["nornir"])
+        each = {k: ", ".join(f"{r['wall']:.2f}" for r in v) for k, v in runs.items()}
+        bench = f"{hosts}-host log pull, ops and the admins' way (" + (
+            f"labs at an appliance's pace: prompt after {pace:g} s)" if pace else "labs at CPU speed)")
+        speedup = wall["nornir"] / wall["ops"]
+        results.add(bench, f"ops, forks={hosts} (receiver in-process)",
+                    f"{wall['ops']:.2f} s (runs: {each['ops']}), {rss['ops']:.0f} MB peak RSS, runner CPU "
+                    f"{cpu['ops']:.1f} s (receiver included)", f"Nornir+netmiko takes {speedup:.2f}x ops' time",
+                    verdict(speedup >= 5, ">= 5x faster than Nornir+netmiko"))
+        results.add(bench, f"Nornir {versions.get('nornir', '')} threaded (num_workers={hosts}) + nornir-netmiko "
+                    f"{versions.get('nornir-netmiko', '')} / netmiko {versions.get('netmiko', '')} (generic), "
+                    "OpenSSH sftp-server receiving",
+                    f"{wall['nornir']:.2f} s (runs: {each['nornir']}), {rss['nornir']:.0f} MB peak RSS, client CPU "
+                    f"{cpu['nornir']:.1f} s + sshd CPU {sshd:.1f} s", f"{speedup:.2f}x ops' time")
+    results.notes.append(
+        f"ops and the admins' way: median of {reps} runs each, alternating which goes first; the same lab farm "
+        f"(`peers/labfarm.py`: {hosts} lab appliances in 2 worker processes at niceness {LAB_NICE}, one log tree, "
+        "the same pace), started the same way by each peer's process; the same command "
+        "(`file get activelog desktop/logs/* recurs reltime days 2`, 20 files a host). ops: the shipped playbook "
+        "through `ops.runner.run_playbook` (its receiver in the runner's process, sha256 of every file, "
+        "plus its `utils ntp status` clock check). Nornir: a task per host through nornir-netmiko's connection, "
+        "`send_command` with `expect_string` per dialog answer (the password with `cmd_verify=False`, as it "
+        "echoes stars), then `Transfer completed.` and the file count checked; the files go to OpenSSH's "
+        "sftp-server behind a throw-away sshd (password login of an account that exists in sshd's own mount "
+        "namespace only; MaxStartups 500, as sshd's default 10:30:100 drops logins arriving together). "
+        "Wall: `run_playbook` / `nr.run` alone (labs and servers already up).")
+
+
+# -- 3c. a fleet: 1,000 hosts on default limits ------------------------------------------------
+
+
+def bench_fleet(results: Results, sizes: list[int], forks: int, reps: int) -> None:
+    print(f"fleet: {sizes} lab hosts, forks={forks}, ulimit -Sn 1024", file=sys.stderr, flush=True)
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    per_host: dict[int, float] = {}
+    for n in sizes:
+        runs = []
+        for _ in range(reps):
+            out = run_peer(MAIN_PY, "fanout.py", "--hosts", str(n), "--forks", str(forks), "--pace", "0",
+                           *(["--output-in", shm] if shm else []), timeout=1800, soft_nofile=1024)
+            if not out["ok"]:
+                raise RuntimeError(f"fleet run failed: {out}")
+            runs.append(out)
+        wall = statistics.median(r["wall"] for r in runs)
+        cpu = statistics.median(r["cpu_runner_s"] for r in runs)
+        rss = max(r["peak_rss_kib"] for r in runs) / 1024
+        fds = max(r["peak_fds"] for r in runs)
+        per_host[n] = cpu / n
+        walls = ", ".join(f"{r['wall']:.1f}" for r in runs)
+        limits = f"soft limit {runs[0]['nofile_soft_before']} raised by ops to {runs[0]['nofile_soft_after']}"
+        target = ""
+        if n == max(sizes) and len(sizes) > 1:
+            base = min(sizes)
+            target = (verdict(True, "completes") + "; " + verdict(rss <= 500, "peak RSS <= 500 MB") + "; "
+                      + verdict(per_host[n] <= per_host[base], f"runner CPU per host <= {base} hosts' "
+                                f"({per_host[base] * 1000:.0f} ms)"))
+        results.add("Fleet: log pull from lab hosts at CPU speed, `ulimit -Sn 1024`",
+                    f"{n} hosts, forks={runs[0]['forks']} ({limits})",
+                    f"{wall:.1f} s (runs: {walls}), runner CPU "
+                    f"{per_host[n] * 1000:.0f} ms a host ({cpu:.1f} s), {rss:.0f} MB peak RSS, {fds} file descriptors "
+                    "at most", "", target)
+    results.notes.append(
+        "Fleet: `peers/fanout.py` started with a soft open-files limit of 1024 (the hard one: "
+        f"{__import__('resource').getrlimit(__import__('resource').RLIMIT_NOFILE)[1]}); it raises the soft limit "
+        "and fits forks as `ops run` does (`ops.rlimits`). The labs run in the 2 worker processes of the fan-out "
+        "rows (niceness 10), which raise their own soft limit: they stand in for 1,000 machines, each with its own "
+        "limit. File descriptors: the most the runner's process held (/proc/self/fd, sampled every 20 ms). "
+        f"Median of {reps} run(s) a row.")
+
+
 # -- 4. cold start --------------------------------------------------------------------------------
 
 
@@ -471,10 +681,15 @@ def bench_cold(results: Results, count: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="SFTP with a 1 GiB file (default 256 MiB)")
-    parser.add_argument("--only", default="rtt,sftp,fanout,cold", help="comma-separated subset")
+    parser.add_argument("--only", default="rtt,sftp,streams,fanout,nornir,fleet,cold", help="comma-separated subset")
     parser.add_argument("--count", type=int, default=200, help="round trips per peer")
-    parser.add_argument("--reps", type=int, default=3, help="SFTP puts per server")
+    parser.add_argument("--reps", type=int, default=3,
+                        help="SFTP puts per server; rounds of uploads at once; runs per peer of the admins' way")
     parser.add_argument("--hosts", default="1,10,50,200", help="fan-out sizes")
+    parser.add_argument("--stream-mib", type=int, default=128, help="MiB per upload in the uploads-at-once rows")
+    parser.add_argument("--nornir-paces", default="0", help="lab paces of the ops / Nornir+netmiko rows")
+    parser.add_argument("--fleet", default="200,1000", help="host counts of the fleet rows (forks=200)")
+    parser.add_argument("--fleet-reps", type=int, default=1, help="runs per fleet row")
     parser.add_argument("--write", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -487,6 +702,12 @@ def main() -> int:
         bench_sftp(results, (1024 if args.full else 256) * MIB, args.reps)
     if "fanout" in only:
         bench_fanout(results, [int(n) for n in args.hosts.split(",")])
+    if "streams" in only:
+        bench_streams(results, args.stream_mib * MIB, args.reps)
+    if "nornir" in only:
+        bench_nornir(results, 50, args.reps, tuple(float(p) for p in args.nornir_paces.split(",")))
+    if "fleet" in only:
+        bench_fleet(results, [int(n) for n in args.fleet.split(",")], 200, args.fleet_reps)
     if "cold" in only:
         bench_cold(results, 20)
     results.notes.append(f"Measured in one run of `python bench/run.py{' --full' if args.full else ''}` "

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the benchmarks need; idempotent (a second run only checks).
 #   .venv                 finesse-ops (editable), when README's first command has not made it
-#   bench/.venvs/current  scrapli 2026.x (FFI build), netmiko, sftpserver, finesse-ops (editable)
+#   bench/.venvs/current  scrapli 2026.x (FFI build), netmiko, nornir + nornir-netmiko, sftpserver,
+#                         finesse-ops (editable)
 #   bench/.venvs/classic  scrapli 2025.1.30 (classic GenericDriver), finesse-ops (editable)
 # plus Debian's openssh-server for OpenSSH's own sftp-server (sshd is never enabled as a service).
 set -euo pipefail
@@ -35,6 +36,7 @@ if [ ! -x "$repo/.venv/bin/python" ] || ! "$repo/.venv/bin/python" -c "import op
     "$python" -m venv "$repo/.venv"
     "$repo/.venv/bin/pip" install -q -e "$repo"
 fi
-make_venv current "v1 scrapli>=2026 netmiko sftpserver" "scrapli>=2026" netmiko sftpserver
+make_venv current "v2 scrapli>=2026 netmiko nornir nornir-netmiko sftpserver" "scrapli>=2026" netmiko nornir \
+    nornir-netmiko sftpserver
 make_venv classic "v1 scrapli==2025.1.30" "scrapli==2025.1.30"
 echo "setup: ok ($venvs)"
