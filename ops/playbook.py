@@ -20,6 +20,7 @@ and key.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,8 +112,11 @@ def _step(doc: Document, index: int, raw: Any, problems: list[Problem]) -> Step 
     known = [k for k in actions if k in ACTIONS]
     for key in actions:
         if key not in ACTIONS:
-            problems.append(doc.problem(loc + (key,), f"unknown action or key (actions: {', '.join(sorted(ACTIONS))};"
-                                                       f" step keys: {', '.join(sorted(STEP_KEYS))})"))
+            close = difflib.get_close_matches(str(key), [*ACTIONS, *STEP_KEYS], n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(doc.problem(loc + (key,), f"unknown action or key{hint} (actions: "
+                                                       f"{', '.join(sorted(ACTIONS))}; step keys: "
+                                                       f"{', '.join(sorted(STEP_KEYS))})"))
     if len(known) > 1:
         problems.append(doc.problem(loc, f"a step has exactly one action, this one has {', '.join(known)}"))
     if not actions:
@@ -378,7 +382,7 @@ def _check_steps(doc: Document, playbook: Playbook, contexts: list[dict[str, Any
                 problems.append(doc.problem(loc + (key,), str(exc)))
                 break
             except ValidationError as exc:
-                problems.extend(problems_from(doc, exc, loc + (key,)))
+                problems.extend(problems_from(doc, exc, loc + (key,), model=step.action.Args))
                 break
         if step.register:
             registered.append(step.register)

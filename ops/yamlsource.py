@@ -222,6 +222,10 @@ def problems_from(doc: Document, exc: ValidationError, loc: Loc = (),
         message = _message(error)
         if error["type"] == "extra_forbidden" and model is not None:
             message = unknown_key(str(raw[-1]), _keys_at(model, raw[:-1]))
+        elif error["type"] in _EXPECTED and model is not None:
+            example = _example_at(model, raw)
+            if example is not None:
+                message += f" (e.g. {example})"
         located.append((where, message))
     deepest = [(w, m) for w, m in located
                if not any(len(o) > len(w) and o[:len(w)] == w for o, _ in located)]
@@ -269,6 +273,31 @@ def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
     current = _unwrap(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
+    return None
+
+
+def _example_at(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    """`key: example` from the field's `examples`, for the field the error is about (or one above it)."""
+    import json
+
+    for end in range(len(loc), 0, -1):
+        parent = _keys_at(model, loc[:end - 1])
+        if parent is None or str(loc[end - 1]) not in parent:
+            continue
+        owner: Any = model
+        for part in loc[:end - 1]:
+            owner = _unwrap(owner)
+            field = owner.model_fields.get(str(part)) if isinstance(owner, type) and issubclass(owner, BaseModel) \
+                else None
+            if field is not None:
+                owner = field.annotation
+        owner = _unwrap(owner)
+        if not (isinstance(owner, type) and issubclass(owner, BaseModel)):
+            return None
+        info = owner.model_fields[str(loc[end - 1])]
+        if info.examples:
+            value = json.dumps(info.examples[0]).replace('"', "")
+            return f"{loc[end - 1]}: {value}"
     return None
 
 

@@ -42,3 +42,22 @@ def test_a_yaml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
     assert text.startswith(f"{path}:3:") and "invalid YAML" in text
     line, column = text[len(str(path)) + 1:].split(":")[:2]
     assert line == "3" and column.isdigit()
+
+
+def test_a_misspelt_action_or_argument_gets_did_you_mean(tmp_path: Path) -> None:
+    from ops.playbook import load_playbook
+
+    book = tmp_path / "book.yaml"
+    book.write_text("name: t\nhosts: all\nsteps:\n  - name: a\n    activelgo: {path: desktop/logs/*}\n")
+    with pytest.raises(InputError) as caught:
+        load_playbook(book)
+    assert f"{book}:5: steps[0].activelgo: unknown action or key; did you mean 'activelog'?" in str(caught.value)
+    book.write_text("name: t\nhosts: all\nsteps:\n  - name: a\n    activelog: {path: desktop/logs/*, recurse: true}\n")
+    with pytest.raises(InputError) as caught:
+        load_playbook(book)
+    text = str(caught.value)
+    assert "steps[0].activelog.recurse: unknown key; did you mean 'recurs'?" in text and "keys here:" in text
+    book.write_text("name: t\nhosts: all\nsteps:\n  - name: a\n    activelog: {path: x/*, reltime: 2}\n")
+    with pytest.raises(InputError) as caught:
+        load_playbook(book)
+    assert "reltime: expected a mapping, e.g. {key: value}; got a whole number (e.g. reltime: {days: 2})" in str(caught.value)

@@ -114,8 +114,8 @@ class ActivelogArgs(Args):
     log_set: str | None = Field(None, alias="set", description="a named log set instead of a path")
     recurs: bool = False
     compress: bool = False
-    reltime: Reltime | None = None
-    abstime: Abstime | None = None
+    reltime: Reltime | None = Field(None, examples=[{"days": 2}])
+    abstime: Abstime | None = Field(None, examples=[{"from": "2026-11-24 08:00", "to": "2026-11-24 18:00"}])
     match: str | None = None
     directory: str = "/"
     timeout: float | None = Field(None, gt=0, description="seconds the appliance may stay silent (default: --timeout)")
