@@ -136,6 +136,13 @@ class HostFields(_Strict):
         return value
 
 
+def _one_word(value: str | None) -> str | None:
+    """A receiver address: `advertise` is typed at the appliance's `SFTP server IP:` question, one plain word."""
+    if value is not None and (not value or any(c.isspace() for c in value) or has_control(value)):
+        raise ValueError("an address or host name: one word, no spaces, line breaks or control characters")
+    return value
+
+
 class SiteReceiverFields(_Strict):
     """A group's own receiver (a data center's): where it listens and what its appliances are told.
 
@@ -151,9 +158,7 @@ class SiteReceiverFields(_Strict):
     @field_validator("listen", "advertise")
     @classmethod
     def _an_address(cls, value: str | None) -> str | None:
-        if value is not None and (not value or any(c.isspace() for c in value) or has_control(value)):
-            raise ValueError("an address or host name: one word, no spaces, line breaks or control characters")
-        return value
+        return _one_word(value)
 
 
 class GroupFields(_Strict):
@@ -179,10 +184,7 @@ class ReceiverFields(_Strict):
     @field_validator("listen", "advertise")
     @classmethod
     def _an_address(cls, value: str | None) -> str | None:
-        # `advertise` is typed at the appliance's `SFTP server IP:` question: one plain word.
-        if value is not None and (not value or any(c.isspace() for c in value) or has_control(value)):
-            raise ValueError("an address or host name: one word, no spaces, line breaks or control characters")
-        return value
+        return _one_word(value)
     max_bytes_per_host: int | None = Field(None, gt=0)
     max_files_per_host: int | None = Field(None, gt=0)            # files and directories
     max_unauthenticated: int | None = Field(128, gt=0)            # connections not logged in yet

@@ -22,7 +22,8 @@ class FinesseParseError(ParseError):
     """A Finesse body that is not the document it should be."""
 
 
-def _root(text: str, expected: str, where: str) -> ET.Element:
+def document(text: str, expected: str, where: str) -> ET.Element:
+    """The root of a Finesse XML body, which must be an `<expected>` document (FinesseParseError otherwise)."""
     try:
         root = parse_xml(text, where)
     except ParseError as exc:
@@ -54,7 +55,7 @@ def _int(value: str | None) -> int | None:
 
 def parse_system_info(text: str, where: str = "SystemInfo") -> dict[str, Any]:
     """`GET /finesse/api/SystemInfo` as a record: status, deployment, nodes with roles, timestamps."""
-    root = _root(text, "SystemInfo", where)
+    root = document(text, "SystemInfo", where)
     status = _child_text(root, "status")
     if not status:
         raise FinesseParseError(f"{where}: <SystemInfo> has no <status>")
@@ -139,7 +140,7 @@ def _number(value: str) -> int | float | str:
 
 def parse_performance(text: str, where: str = "GetPerformanceInformation") -> dict[str, Any]:
     """The diagnostic portal's `dp:Property` list as named metrics (plus every property by name)."""
-    root = _root(text, "GetPerformanceInformationReply", where)
+    root = document(text, "GetPerformanceInformationReply", where)
     code = root.attrib.get("ReturnCode")
     if code not in (None, "0"):
         raise FinesseParseError(f"{where}: ReturnCode={code} (the diagnostic portal reported an error)")
@@ -159,7 +160,7 @@ def parse_performance(text: str, where: str = "GetPerformanceInformation") -> di
 
 def parse_user(text: str, where: str = "User") -> dict[str, Any]:
     """`GET /finesse/api/User/<id>`: id, names, extension, state and when it changed, reason code."""
-    root = _root(text, "User", where)
+    root = document(text, "User", where)
     state = _child_text(root, "state")
     if state is None:
         raise FinesseParseError(f"{where}: <User> has no <state>")

@@ -12,7 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from ops.parsers.finesse import FinesseParseError
+from ops.parsers.finesse import FinesseParseError, document
 from ops.parsers.xml import ParseError, local_name, parse_xml
 
 __all__ = ["id_from_uri", "parse_api_errors", "parse_contacts", "parse_phone_books", "parse_reason_codes",
@@ -21,14 +21,7 @@ __all__ = ["id_from_uri", "parse_api_errors", "parse_contacts", "parse_phone_boo
 _ID_RE = re.compile(r"/([^/]+)/?$")
 
 
-def _document(text: str, expected: str, where: str) -> ET.Element:
-    try:
-        root = parse_xml(text, where)
-    except ParseError as exc:
-        raise FinesseParseError(str(exc)) from None
-    if local_name(root.tag) != expected:
-        raise FinesseParseError(f"{where}: expected a <{expected}> document, got <{local_name(root.tag)}>")
-    return root
+_document = document  # the Finesse XML root check, shared with ops.parsers.finesse
 
 
 def _children(root: ET.Element, name: str) -> list[ET.Element]:
