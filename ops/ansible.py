@@ -178,7 +178,14 @@ def _read_yaml(inv: _Inventory, doc: Document) -> None:
             inv.problem((str(doc.path), doc.line(loc)), "a group holds hosts:, children: and vars: only",
                         key=".".join(map(str, loc)))
             return
-        for host, variables in (body.get("hosts") or {}).items():
+        hosts_body, children_body = body.get("hosts") or {}, body.get("children") or {}
+        for key, value in (("hosts", hosts_body), ("children", children_body)):
+            if not isinstance(value, dict):
+                inv.problem((str(doc.path), doc.line(loc + (key,))), f"{key} is a mapping of names (each with its "
+                            f"own mapping or nothing), e.g. {key}: {{fin-a: {{ansible_host: 10.1.1.10}}}}",
+                            key=".".join(map(str, loc + (key,))))
+                return
+        for host, variables in hosts_body.items():
             hloc = loc + ("hosts", host)
             if variables is not None and not isinstance(variables, dict):
                 inv.problem((str(doc.path), doc.line(hloc)), "a host's value is a mapping of variables",
@@ -186,7 +193,7 @@ def _read_yaml(inv: _Inventory, doc: Document) -> None:
                 continue
             inv.add_host(name, str(host), dict(variables or {}), (str(doc.path), doc.line(hloc)))
         group["vars"].update(_mapping(inv, body.get("vars"), (str(doc.path), doc.line(loc + ("vars",)))))
-        for child, child_body in (body.get("children") or {}).items():
+        for child, child_body in children_body.items():
             visit(child, child_body, loc + ("children", child), name)
 
     for name, body in doc.data.items():
@@ -206,8 +213,12 @@ def _mapping(inv: _Inventory, value: Any, where: tuple[str, int | None]) -> dict
 
 def _read_list_json(inv: _Inventory, doc: Document) -> None:
     data = doc.data
-    hostvars = (data.get("_meta") or {}).get("hostvars") or {}
+    meta = data.get("_meta") or {}
+    hostvars = meta.get("hostvars") or {} if isinstance(meta, dict) else None
     where = (str(doc.path), None)
+    if not isinstance(hostvars, dict):
+        inv.problem((str(doc.path), doc.line(("_meta",))), "_meta.hostvars is a mapping of host names to variables")
+        return
     for name, body in data.items():
         if name == "_meta":
             continue
@@ -215,9 +226,14 @@ def _read_list_json(inv: _Inventory, doc: Document) -> None:
             inv.problem((str(doc.path), doc.line((name,))), "a group is a mapping", key=name)
             continue
         group = inv.group(name)
-        for host in body.get("hosts") or []:
+        listed = {key: body.get(key) or [] for key in ("hosts", "children")}
+        if not all(isinstance(v, list) for v in listed.values()):
+            inv.problem((str(doc.path), doc.line((name,))), "in --list JSON, hosts and children are lists of names",
+                        key=name)
+            continue
+        for host in listed["hosts"]:
             inv.add_host(name, str(host), {}, (str(doc.path), doc.line((name, "hosts"))))
-        for child in body.get("children") or []:
+        for child in listed["children"]:
             if child not in group["children"]:
                 group["children"].append(child)
             inv.group(child)
@@ -265,7 +281,8 @@ def _read_ini(inv: _Inventory, path: Path) -> None:
             if not sep or not key.strip():
                 problems.append(Problem(str(path), number, "", f"[{section}:vars] lines are key=value"))
                 continue
-            inv.group(section)["vars"][key.strip()] = _strip_comment(value.strip())
+            # As Ansible's INI plugin: a Python literal if it is one ('admin' loses its quotes), else text.
+            inv.group(section)["vars"][key.strip()] = _literal(_strip_comment(value.strip()))
         elif kind == "children":
             child = words[0]
             inv.group(child)

@@ -118,7 +118,10 @@ def _extra_vars(values: list[str]) -> dict[str, Any]:
             try:
                 data = yaml.safe_load(value)
             except yaml.YAMLError as exc:
-                raise ValueError(f"-e {value[:60]!r}: not a YAML/JSON mapping ({exc})") from None
+                # Neither the value nor the parser's excerpt of it: an -e may carry a password.
+                mark = getattr(exc, "problem_mark", None)
+                where = f" at column {mark.column + 1}" if mark is not None else ""
+                raise ValueError(f"-e: not a YAML/JSON mapping (a syntax error{where})") from None
             where = "-e"
         else:
             data = {}

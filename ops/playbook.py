@@ -280,6 +280,8 @@ def select_steps(steps: list[Step], tags: list[str] | None = None, skip_tags: li
 
     def runs(step: Step) -> bool:
         own = set(step.tags)
+        if "all" in skipped and ("always" not in own or "always" in skipped):
+            return False
         if own & skipped or ("tagged" in skipped and own) or ("untagged" in skipped and not own):
             return False
         if "always" in own:

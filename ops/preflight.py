@@ -47,7 +47,7 @@ def preflight(playbook: Playbook, inventory: Inventory | None, *, prompt: Callab
             kind = reference.split(":", 1)[0]
             if not ask and kind == "cmd":
                 # validate runs no command (it may ask for a vault passphrase): it must exist, that is all.
-                why = command_problem(reference)
+                why = command_problem(reference, base_dir)
                 if why is not None:
                     problems.append(f"{where}: {why}")
                 resolved[reference] = None

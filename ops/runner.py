@@ -190,10 +190,14 @@ class HostRun(HostContext):
     def secret(self, reference: str) -> Secret:
         from ops.secrets import resolve
 
-        known = self._step_secrets.get(reference)
+        known = self._step_secrets.get(reference) or self.runner.resolved.get(reference)
         if known is not None:
             return known
-        return resolve(reference, base_dir=self.runner.inventory.base_dir, prompt=self.runner.options.prompt)
+        # A reference preflight could not see (in arguments that read a result or a loop item):
+        # resolved once for the whole run, however many hosts and items use it.
+        secret = resolve(reference, base_dir=self.runner.inventory.base_dir, prompt=self.runner.options.prompt)
+        self.runner.resolved[reference] = secret
+        return secret
 
     def has_files(self) -> bool:
         """Whether this host has a manifest to write: an account on the receiver, or files held from before."""
@@ -233,7 +237,7 @@ class Runner:
         self._prepared: dict[str, PreparedHost] = {}  # every host as this run reaches it (ops.targets)
         self._secret_errors: dict[str, str] = {}
         self._step_secrets: dict[str, Secret] = {}
-        self._resolved: dict[str, Secret] = {}  # every reference resolved this run: each is asked or run once
+        self.resolved: dict[str, Secret] = {}  # every reference resolved this run: each is asked or run once
         self._pull_state: PullState | None = None
         self.report = RunReport(run_id=self.run_id, playbook=str(playbook.path), playbook_name=playbook.name,
                                 started=_now(), check=options.check)
@@ -274,7 +278,7 @@ class Runner:
         # Check before you change: every secret a step needs, and each action's own checks, before
         # anything is written or any host is touched.
         self._step_secrets = preflight(self.playbook, self.inventory, prompt=self.options.prompt)
-        self._resolved.update(self._step_secrets)
+        self.resolved.update(self._step_secrets)
         lock = RunLock(self.options.output, self.playbook.path)
         lock.acquire()
         try:
@@ -344,7 +348,7 @@ class Runner:
             try:
                 self._prepared[host.name] = prepare(host, base_dir=self.inventory.base_dir,
                                                     prompt=self.options.prompt, rest=uses_rest,
-                                                    resolved=self._resolved)
+                                                    resolved=self.resolved)
             except SecretError as exc:
                 self._secret_errors[host.name] = mask(str(exc))
 
@@ -395,7 +399,7 @@ class Runner:
         appliance and reports the plan; nothing is changed and nothing is written (no receiver, no
         run directory, transcripts in memory)."""
         self._step_secrets = preflight(self.playbook, self.inventory, prompt=self.options.prompt)
-        self._resolved.update(self._step_secrets)
+        self.resolved.update(self._step_secrets)
         self._prepare([h for h in hosts if not any(p.serves(h) for p in self._providers)])
         try:
             for provider in self._providers:
@@ -531,7 +535,7 @@ class Runner:
     async def _run_step(self, run: HostRun, step: Step, context: dict[str, Any], record: HostRecord) -> bool:
         """Runs one step (once per item with `loop:`); returns False when the host should stop here."""
         if step.loop is None:
-            go_on, result = await self._run_once(run, step, context, record)
+            go_on, result, _lost = await self._run_once(run, step, context, record)
             if step.register:
                 context[step.register] = result
             return go_on
@@ -548,6 +552,7 @@ class Runner:
                                           "results": []}
             return self._failed(run, step, name, message, record, stop_host=False)
         results: list[dict[str, Any]] = []
+        item_failures: list[str] = []
         go_on = True
         control = step.loop_control
         for index, item in enumerate(items):
@@ -559,10 +564,20 @@ class Runner:
             except TemplateError:
                 label = item
             shown = label if isinstance(label, str | int | float) else json.dumps(label, default=str)[:60]
-            go_on, result = await self._run_once(run, step, scope, record, suffix=f" (item={shown})")
+            go_on, result, lost = await self._run_once(run, step, scope, record, suffix=f" (item={shown})")
             results.append({**result, control.loop_var: item})
+            if not go_on and not lost:
+                # As Ansible: a failed item does not stop the others; the step fails after them.
+                go_on = True
+                record.status, record.error = "ok", None
+                item_failures.append(record.steps[-1].name)
             if not go_on:
                 break
+        if item_failures and go_on:
+            name = self._name(step, context)
+            record.status, record.error = "failed", f"step {name!r}: {len(item_failures)} of {len(results)} " \
+                                                    f"items failed ({', '.join(item_failures)})"
+            go_on = False
         if step.register:
             failed = any(r.get("failed") for r in results) or not go_on
             context[step.register] = {"ok": not failed, "failed": failed,
@@ -592,8 +607,9 @@ class Runner:
         return False
 
     async def _run_once(self, run: HostRun, step: Step, context: dict[str, Any], record: HostRecord,
-                        suffix: str = "") -> tuple[bool, dict[str, Any]]:
-        """One run of a step (with `until:`, as many as it takes): (go on with the host, its result)."""
+                        suffix: str = "") -> tuple[bool, dict[str, Any], bool]:
+        """One run of a step (with `until:`, as many as it takes): (go on with the host, its result,
+        whether the host's session is lost)."""
         started = time.monotonic()
         name = self._name(step, context) + suffix
         step_record = StepRecord(name, step.action.name, "ok", started=_now())
@@ -605,7 +621,7 @@ class Runner:
                 step_record.status, step_record.message = "skipped", f"when: {describe(step.when)} is false"
                 self.on_event(StepFinished(run.host.name, name, "skipped", step_record.message))
                 return True, {"ok": True, "failed": False, "changed": False, "skipped": True,
-                              "message": step_record.message}
+                              "message": step_record.message}, False
             try:
                 args = step.args_for(context)
             except (ValidationError, TemplateError) as exc:
@@ -652,8 +668,9 @@ class Runner:
             record.unreachable = True
         if not failed:
             self.on_event(StepFinished(run.host.name, name, step_record.status, step_record.message, output))
-            return True, result
-        return self._failed(run, step, name, step_record.message, record, stop_host=stop_host, output=output), result
+            return True, result, False
+        go_on = self._failed(run, step, name, step_record.message, record, stop_host=stop_host, output=output)
+        return go_on, result, stop_host
 
     @staticmethod
     def _result(step_record: StepRecord, failed: bool) -> dict[str, Any]:

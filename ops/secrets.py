@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import getpass
+import json
 import logging
 import os
 import re
@@ -61,7 +62,9 @@ class Masker:
             # password is refused by any VOS policy anyway.
             return
         forms = {value, base64.b64encode(value.encode()).decode(), urllib.parse.quote(value, safe=""),
-                 urllib.parse.quote_plus(value)}
+                 urllib.parse.quote_plus(value),
+                 # As JSON writes it (report.json, journal.jsonl, --json): a quote or backslash escaped.
+                 json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
         with self._lock:
             new = forms - self._values
             if not new:
@@ -236,8 +239,9 @@ def resolve(reference: str, *, base_dir: Path | None = None,
     return Secret(value, reference)
 
 
-def command_problem(reference: str) -> str | None:
-    """Without running it: why a `cmd:` reference's command could not run (None if it could)."""
+def command_problem(reference: str, base_dir: Path | None = None) -> str | None:
+    """Without running it: why a `cmd:` reference's command could not run (None if it could); a
+    relative path (`./getpw.sh`) is looked up where the command runs, the inventory's folder."""
     import shlex
     import shutil
 
@@ -247,7 +251,10 @@ def command_problem(reference: str) -> str | None:
         return f"cannot read the command of {reference!r}: {exc}"
     if not argv:
         return f"{reference!r} names no command"
-    if shutil.which(argv[0]) is None:
+    program = argv[0]
+    if os.sep in program and base_dir is not None and not os.path.isabs(os.path.expanduser(program)):
+        program = str(base_dir / program)
+    if shutil.which(program) is None:
         return f"{argv[0]}: command not found (secret reference {reference!r})"
     return None
 
@@ -269,6 +276,8 @@ def _run_command(command: str, reference: str, base_dir: Path | None) -> str:
     if not argv:
         raise SecretError(f"{reference!r} names no command")
     try:
+        if os.sep in argv[0] and base_dir is not None and not os.path.isabs(os.path.expanduser(argv[0])):
+            argv[0] = str(base_dir / argv[0])  # ./getpw.sh beside the inventory, wherever ops runs from
         done = subprocess.run(argv, stdout=subprocess.PIPE, cwd=base_dir, timeout=CMD_TIMEOUT, check=False)
     except FileNotFoundError:
         raise SecretError(f"{argv[0]}: command not found (secret reference {reference!r})") from None

@@ -254,6 +254,7 @@ def test_tags_skip_tags_start_at_step_and_list_steps(tmp_path: Path) -> None:
     assert listed("--skip-tags", "always,weekly") == ["one"]
     assert listed("--tags", "untagged") == ["three"]
     assert listed("--start-at-step", "two") == ["two", "three"]
+    assert listed("--skip-tags", "all") == ["three"] and listed("--skip-tags", "all,always") == []
     bad = ops("run", str(book), "-i", str(inventory), "--start-at-step", "five", "--check", cwd=tmp_path)
     assert bad.returncode == 2 and "no step has that name" in bad.stderr
     result, report = _run_book(tmp_path, steps, "--tags", "weekly")
@@ -298,3 +299,31 @@ def test_the_python_api(tmp_path: Path) -> None:
     assert [type(e).__name__ for e in result.events][:2] == ["HostStarted", "StepStarted"] and seen == result.events
     with pytest.raises(api.InputError):
         api.run(book, _lab_inventory(tmp_path), output=tmp_path / "out")  # tag is undefined
+
+
+def test_a_failed_loop_item_does_not_stop_the_other_items(tmp_path: Path) -> None:
+    result, report = _run_book(tmp_path, """\
+  - name: ask
+    cli: {command: "{{ item }}"}
+    loop: [show version active, show nosuchthing, utils ntp status]
+    register: r
+  - name: after
+    cli: {command: show version active}
+""")
+    assert result.returncode == 1
+    steps = report["hosts"]["fin-a"]["steps"]
+    assert [s["status"] for s in steps] == ["ok", "failed", "ok"]  # every item ran; the host stopped after
+    assert "1 of 3 items failed" in report["hosts"]["fin-a"]["error"]
+
+
+def test_a_secret_with_json_special_characters_is_masked_in_report_json(tmp_path: Path) -> None:
+    from ops.report import HostRecord, RunReport, StepRecord
+    from ops.secrets import Secret
+
+    value = 'Pa"ss\\w0rd-Rep'
+    Secret(value, "test")
+    report = RunReport(run_id="r", playbook="p", playbook_name="p", started="s")
+    step = StepRecord("s", "cli", "failed", message="x", data={"output": f"echo {value}"})
+    report.hosts["h"] = HostRecord(steps=[step])
+    text = report.to_json()
+    assert "w0rd-Rep" not in text and "********" in text

@@ -23,9 +23,9 @@ fin[01:03].lab ansible_user=appadmin retries=3 # a comment
 fin-x:2200
 
 [finesse:vars]
-ops_password=env:FIN_PW
+ops_password="env:FIN_PW"
 ops_host_key=accept-new
-days=7  # strings in :vars, as Ansible reads them
+days=7  # a comment
 
 [dc1:children]
 finesse
@@ -42,7 +42,7 @@ def test_an_ini_inventory_with_ranges_ports_children_and_literals(tmp_path: Path
     one = inv.hosts["fin01.lab"]
     assert (one.address, one.port, one.username, one.password_ref) == ("fin01.lab", 22, "appadmin", "env:FIN_PW")
     assert one.host_key.mode == "accept-new"
-    assert one.vars["retries"] == 3 and one.vars["days"] == "7"  # inline: a literal; :vars: a string
+    assert one.vars["retries"] == 3 and one.vars["days"] == 7  # literals, as Ansible's INI plugin reads them
     assert inv.hosts["fin-x"].port == 2200 and inv.hosts["fin-x"].username == "admin"
     assert [h.name for h in inv.select("dc1")] == ["fin01.lab", "fin02.lab", "fin03.lab", "fin-x"]
     assert sorted(one.groups) == ["dc1", "finesse"]
@@ -209,3 +209,27 @@ def test_validate_runs_no_cmd_but_checks_it_exists(tmp_path: Path) -> None:
     inv = load_inventory(tmp_path / "inventory.yaml")
     with pytest.raises(PreflightError, match="no-such-vault: command not found"):
         preflight(load_playbook(book, inv), inv, ask=False)
+
+
+def test_a_yaml_inventory_with_a_list_where_a_mapping_goes_says_where(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.yml"
+    path.write_text("all:\n  children:\n    finesse:\n      hosts: [fin-a, fin-b]\n")
+    with pytest.raises(InputError) as caught:
+        load_inventory(path)
+    assert f"{path}:4: all.children.finesse.hosts: hosts is a mapping of names" in str(caught.value)
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps({"_meta": {"hostvars": ["fin-a"]}, "all": {"children": ["x"]}}))
+    with pytest.raises(InputError, match="_meta.hostvars is a mapping"):
+        load_inventory(path)
+
+
+def test_a_relative_cmd_is_found_beside_the_inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ops.secrets import command_problem
+
+    script = tmp_path / "getpw.sh"
+    script.write_text("#!/bin/sh\necho Relative-Pw-3\n")
+    script.chmod(0o700)
+    monkeypatch.chdir("/")
+    assert command_problem("cmd:./getpw.sh", tmp_path) is None
+    assert resolve("cmd:./getpw.sh", base_dir=tmp_path).reveal() == "Relative-Pw-3"
+    assert "command not found" in (command_problem("cmd:./nothere.sh", tmp_path) or "")

@@ -60,4 +60,5 @@ def test_a_misspelt_action_or_argument_gets_did_you_mean(tmp_path: Path) -> None
     book.write_text("name: t\nhosts: all\nsteps:\n  - name: a\n    activelog: {path: x/*, reltime: 2}\n")
     with pytest.raises(InputError) as caught:
         load_playbook(book)
-    assert "reltime: expected a mapping, e.g. {key: value}; got a whole number (e.g. reltime: {days: 2})" in str(caught.value)
+    expected = "reltime: expected a mapping, e.g. {key: value}; got a whole number (e.g. reltime: {days: 2})"
+    assert expected in str(caught.value)
