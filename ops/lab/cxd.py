@@ -127,6 +127,10 @@ class _Handler(BaseHTTPRequestHandler):
                         want = min(want, cut - attempt.received)
                         if want <= 0:
                             attempt.outcome = "dropped"
+                            # The partial file goes before the client can notice the cut (and retry, or
+                            # look): nothing half-received is ever on the drive.
+                            out.close()
+                            Path(tmp).unlink(missing_ok=True)
                             # Cut as a broken link would: no answer, the socket closed under the client.
                             with contextlib.suppress(OSError):
                                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -141,6 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
                     attempt.received += len(chunk)
             if fail is not None:
                 attempt.outcome = f"failed {fail}"
+                Path(tmp).unlink(missing_ok=True)
                 self._answer(fail, "Service Unavailable")
                 return
             Path(tmp).replace(self.server.directory / name)
