@@ -21,6 +21,7 @@ The exit status is 1 if a module scores under --min-score (90 by default).
 Each copy gets a top-level conftest.py that runs a mutant's tests fastest first (mutmut stops at the
 first failure): the lab tests take seconds each, so a mutant a unit test kills is known dead at once.
 Survivors still run every test that reaches them, which is what a module's time is mostly made of.
+The same conftest empties ops' functools caches when each run starts (see ORDER_PLUGIN).
 """
 
 from __future__ import annotations
@@ -104,6 +105,17 @@ EQUIVALENT: dict[str, str] = {
     "ops.secrets.x\u01c1Secret\u01c1__hash____mutmut_4": "same as _2 (tag 'SECRET')",
     # patterns
     "ops.patterns.x_compile_pattern__mutmut_1": "default flags 1 is regex.TEMPLATE, a no-op kept for re compatibility",
+    # actions.activelog
+    "ops.actions.activelog.x\u01c1ActivelogAction\u01c1_pull__mutmut_98": "dialog(check=None) for check=False: "
+                                                                        "only tested for truth",
+    "ops.actions.activelog.x\u01c1ActivelogAction\u01c1_pull__mutmut_138": "changed=False left out: it is "
+                                                                         "StepResult's default",
+    "ops.actions.activelog.x\u01c1ActivelogAction\u01c1_pull__mutmut_235": "missing None for [] when nothing was "
+                                                                         "listed: _failure_message only tests it "
+                                                                         "for truth",
+    "ops.actions.activelog.x\u01c1ActivelogAction\u01c1_pull__mutmut_237": "same as _pull_235 (.get default None)",
+    "ops.actions.activelog.x__failure_message__mutmut_4": "split(None, 1) for split(': ', 1): host names hold no "
+                                                          "blank or ':' (inventory NAME_RE), so both cut after 'host:'",
     # channel
     "ops.session.channel.x\u01c1VOSChannel\u01c1__init____mutmut_18": "_view None for \"\" at the start: "
                                                                   "_normalized() computes \"\" from the empty buffer",
@@ -143,6 +155,22 @@ EQUIVALENT: dict[str, str] = {
                                                                       "from answers one for one, lengths always equal",
     "ops.session.channel.x\u01c1VOSChannel\u01c1_dialog_body__mutmut_62": "same as _59 (strict left out)",
     "ops.session.channel.x\u01c1VOSChannel\u01c1_dialog_body__mutmut_63": "same as _59 (strict=False)",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_answer_pager__mutmut_6": "the pager search starts 2 characters "
+                                                                      "earlier: a pager prompt cannot start there "
+                                                                      "(it begins with a word and holds no newline)",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_answer_pager__mutmut_8": "rfind start None is 0",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_answer_pager__mutmut_15": "as _dialog_body_20 (rfind start 1)",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_answer_pager__mutmut_17": "as _dialog_body_22 (rfind end len-2): "
+                                                                       "no pager prompt ends in a 1-character line",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_answer_pager__mutmut_23": "group(2) for group(1): PAGER_RE sets "
+                                                                       "both groups or neither",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_strip_prompt__mutmut_4": "login() only passes it text that "
+                                                                      "read_until(prompt_re) returned, which holds "
+                                                                      "the prompt",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1dialog__mutmut_13": "range(retries + 2): the loop breaks at "
+                                                                "attempt == retries, so the extra round never runs",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_send_command_line__mutmut_16": "_synced None for False: only "
+                                                                            "tested for truth",
     # retries
     "ops.session.driver.x\u01c1Driver\u01c1__init____mutmut_6": "the default on_retry returns 0 for None: its "
                                                                 "return value is never used",
@@ -156,12 +184,24 @@ EQUIVALENT: dict[str, str] = {
 }
 
 ALSO_COPY = ["inventory.yaml", "playbooks/", "bench/", "README.md", "conftest.py"]
-# Written into each scratch copy (never the repository): mutmut hands a mutant's tests to pytest in no
+# Written into each scratch copy (never the repository). mutmut hands a mutant's tests to pytest in no
 # particular order and stops at the first failure, so the fast ones go first (by the durations of its
-# first, clean run). The order changes no verdict, only how soon a killed mutant is known dead.
-ORDER_PLUGIN = '''"""Written by bench/mutation.py: a mutant's tests run fastest first."""
+# first, clean run): the order changes no verdict, only how soon a killed mutant is known dead. And
+# mutmut forks each mutant's run from the process that ran the clean tests, so a functools cache
+# (channel.py's echo patterns) would hand the mutant what the unmutated code computed: every cache
+# in ops is emptied when a run starts (without this, mutants of _echo_body "survive" untested).
+ORDER_PLUGIN = '''"""Written by bench/mutation.py: a mutant's tests run fastest first, on empty caches."""
 import json
+import sys
 from pathlib import Path
+
+
+def pytest_sessionstart(session):
+    for name, module in list(sys.modules.items()):
+        if name == "ops" or name.startswith("ops."):
+            for value in list(vars(module).values()):
+                if getattr(value, "__module__", None) == name and callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
 
 
 def pytest_collection_modifyitems(config, items):

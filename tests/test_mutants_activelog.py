@@ -121,9 +121,12 @@ class Receiver:
         self.uploading = 0  # bytes of files still arriving
 
     def manifest(self, host: str) -> list[Arrived]:
-        return sorted(self.entries, key=lambda e: e.path)
+        """What arrived for `host` (all of it is node1's)."""
+        return sorted(self.entries, key=lambda e: e.path) if host == "node1" else []
 
     def stats(self, host: str) -> tuple[int, int]:
+        if host != "node1":
+            return 0, 0
         return len(self.entries), sum(e.size for e in self.entries) + self.uploading
 
 
@@ -312,6 +315,7 @@ def test_compressed_pulls_are_not_counted_but_an_archive_must_arrive() -> None:
     none, _ = pull(dialog(command, announcement(3, 300)), [], compress=True)
     assert isinstance(none, StepFailed)
     assert str(none) == "compressed transfer reported complete but no archive arrived"
+    assert none.data["command"] == command and none.data["announced_files"] == 3  # for the report
 
 
 def test_a_dialog_that_stalls_fails_after_the_steps_timeout_naming_every_question_left() -> None:
@@ -480,6 +484,7 @@ def test_the_failure_message_shows_at_most_20_missing_files() -> None:
     assert text == ("node1: incomplete transfer: the appliance announced 25 files / 2500 bytes, 0 files / 0 bytes "
                     "arrived whole; missing: " + ", ".join(missing[:20]) + " ...")
     assert _failure_message("node1", 20, 2000, [], 0, missing[:20], None).endswith("f19.log")
+    assert _failure_message("node1", 21, 2100, [], 0, missing[:21], None).endswith("f19.log ...")
     assert _failure_message("node1", 1, 1, [], 0, [], "it broke") == ("node1: it broke; incomplete transfer: the "
                                                                       "appliance announced 1 files / 1 bytes, "
                                                                       "0 files / 0 bytes arrived whole")

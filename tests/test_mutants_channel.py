@@ -150,26 +150,41 @@ def test_a_read_only_command_that_prints_only_the_failure_is_sent_again_twice_at
 def test_three_bare_failures_in_a_row_fail_the_command() -> None:
     app = Appliance({"show status": [BARE + "\r\nadmin:"]})
 
-    async def go() -> None:
+    async def go() -> str:
         ch = await logged_in(app)
         with pytest.raises(CommandFailed, match=f"node1: 'show status' failed: {BARE}"):
             await ch.send("show status")
         assert await ch.send("show status", check=False) == BARE  # check=False hands the output back
         assert ch.synchronized
+        return ch.transcript.text()
 
-    run(go())
+    transcript = run(go())
     assert app.sent == ["show status"] * 6
+    assert transcript.count("so it is sent again") == 4  # two per command: the third failure is not sent again
 
 
 def test_a_state_changing_command_is_never_sent_again() -> None:
     app = Appliance({"utils service restart Cisco Tomcat": [BARE + "\r\nadmin:"]})
 
-    async def go() -> None:
+    async def go() -> str:
+        ch = await logged_in(app)
         with pytest.raises(CommandFailed):
-            await (await logged_in(app)).send("utils service restart Cisco Tomcat")
+            await ch.send("utils service restart Cisco Tomcat")
+        return ch.transcript.text()
+
+    assert "sent again" not in run(go())
+    assert app.sent == ["utils service restart Cisco Tomcat"]
+
+
+def test_a_dialog_checks_for_the_failure_unless_told_not_to() -> None:
+    app = Appliance({"utils x": ["Proceed? "], "y": ["Invalid state\r\n" + BARE + "\r\nadmin:"]})
+
+    async def go() -> None:
+        ch = await logged_in(app)
+        with pytest.raises(CommandFailed, match=f"^node1: 'utils x' failed: .*Invalid state / {BARE}$"):
+            await ch.dialog("utils x", [Answer(r"Proceed\?", "y")])
 
     run(go())
-    assert app.sent == ["utils service restart Cisco Tomcat"]
 
 
 def test_a_failure_with_an_explanation_is_not_sent_again() -> None:
@@ -335,19 +350,23 @@ def test_an_echo_respaced_by_the_appliance_is_accepted() -> None:
 
 
 def test_text_between_the_echo_and_its_return_stops_the_command() -> None:
+    broadcast = "Broadcast from root: the system is going down for maintenance in five minutes, " * 2
+
     class Chatty(Appliance):
         def write(self, data: str) -> None:
             if data == "\n":
-                self.queue.put_nowait("Broadcast: system going down")
+                self.queue.put_nowait(broadcast)
             super().write(data)
 
     app = Chatty({"utils service restart Cisco Tomcat": ["Restarted\r\nadmin:"]})
 
     async def go() -> None:
         ch = await logged_in(app)
-        with pytest.raises(LostTrack, match=re.escape("'Broadcast: system going down' came between the echo of "
-                                                      "'utils service restart Cisco Tomcat' and its return")):
+        with pytest.raises(LostTrack) as info:
             await ch.send("utils service restart Cisco Tomcat")
+        assert str(info.value) == (f"node1: lost track of the session: {broadcast.strip()[:120]!r} came between the "
+                                   "echo of 'utils service restart Cisco Tomcat' and its return; nothing more was "
+                                   "typed")
 
     run(go())
 
@@ -835,3 +854,188 @@ def test_a_progress_line_redrawn_with_cr_after_the_echo_keeps_only_its_last_stat
         return await (await logged_in(app)).send("show status")
 
     assert run(go()) == "progress 100%"
+
+
+# -- pagers, markers and what is typed when ------------------------------------------------------
+
+PAGER = "options: q=quit, n=next, p=prev, b=begin, e=end (lines 1 - 2 of 3) : "
+
+
+def test_a_pager_after_a_long_output_is_looked_for_on_the_last_line_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ops.session.channel as channel_module
+
+    rows = "".join(f"07 Jan,2017 23:59:59 {i:,} Desktop-webservices.{i:05d}.log\r\n" for i in range(3000))
+    app = ScriptedAppliance({"file list activelog desktop detail": [rows[i:i + 4096] for i in range(0, len(rows), 4096)]
+                             + [PAGER], "<key 'n'>": ["\r" + " " * len(PAGER) + "\rlast.log\r\nadmin:"]})
+    searched: list[int] = []
+    real = channel_module.PAGER_RE
+
+    class Spy:
+        def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+            searched.append(len(text) - pos)
+            return real.search(text, pos)
+
+    monkeypatch.setattr(channel_module, "PAGER_RE", Spy())
+
+    async def go() -> str:
+        return await (await logged_in(app)).send("file list activelog desktop detail")
+
+    assert run(go()).endswith("Desktop-webservices.02999.log\nlast.log")
+    assert "n" in app.written and len(searched) > 30 and max(searched) < 200
+
+
+def test_a_pager_prompt_followed_by_a_line_break_is_still_answered() -> None:
+    app = ScriptedAppliance({"file list activelog desktop detail": ["a.log\r\nb.log\r\n" + PAGER + "\r\n"],
+                             "<key 'n'>": ["\rc.log\r\nadmin:"]})
+
+    async def go() -> str:
+        ch = await logged_in(app)
+        return await asyncio.wait_for(ch.send("file list activelog desktop detail"), 10)
+
+    assert run(go()) == "a.log\nb.log\nc.log"
+    assert "n" in app.written
+
+
+def test_a_login_banner_that_pages_is_paged_through() -> None:
+    app = ScriptedAppliance({"<key ' '>": ["\r" + " " * 70 + "\rrest of the notice\r\nadmin:"]})
+
+    async def go() -> str:
+        ch = channel(app)
+        app.queue.put_nowait("Authorized use only.\r\nPress <enter> for 1 line, <space> for one page, or <q> to quit")
+        return await asyncio.wait_for(ch.login(pagination_off=False), 10)
+
+    assert run(go()) == "Authorized use only.\nrest of the notice"
+    assert app.written == [" "]
+
+
+def test_a_pagination_marker_answered_otherwise_is_quoted_by_120_characters() -> None:
+    answer = "Welcome back. " * 20
+    app = Appliance({"set cli pagination off": [answer + "\r\nadmin:"]})
+
+    async def go() -> None:
+        ch = channel(app)
+        app.queue.put_nowait("admin:")
+        with pytest.raises(LostTrack) as info:
+            await ch.login()
+        assert str(info.value) == ("node1: lost track of the session: the marker 'set cli pagination off' ended "
+                                   f"without its own answer (got {answer.strip()[:120]!r}): a prompt was drawn again; "
+                                   "nothing more was typed")
+
+    run(go())
+
+
+def test_a_read_only_command_does_not_wait_for_a_quiet_line() -> None:
+    """Only commands that change state wait `quiet`; a `show` goes at once (a generous bound, not a timing)."""
+    app = Appliance({"show status": ["Host : node1\r\nadmin:"], "show version active": ["12.6\r\nadmin:"]})
+    stamps: list[float] = []
+
+    async def go() -> None:
+        ch = await logged_in(app, quiet=6.0)
+        await ch.send("show status")
+        stamps.append(time.monotonic())
+        await ch.send("show version active")
+        stamps.append(time.monotonic())
+
+    run(go())
+    assert stamps[1] - stamps[0] < 3.0  # a wait would be 6 s
+
+
+def test_a_command_cancelled_midway_leaves_nothing_more_typed() -> None:
+    """Ctrl-C in the middle of a command: the session is somewhere in it, so not even `quit` goes in."""
+    app = Appliance({RESTART: ["Stopping Cisco Tomcat ...\r\n"]})
+
+    async def go() -> None:
+        ch = await logged_in(app)
+        task = asyncio.ensure_future(ch.send(RESTART))
+        while "\n" not in app.written:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        typed = list(app.written)
+        await ch.close()
+        assert app.written == typed and not ch.synchronized
+
+    run(go())
+
+
+def test_an_echo_whose_return_never_comes_back_times_out_naming_it() -> None:
+    class Swallowing(Appliance):
+        def write(self, data: str) -> None:
+            if data == "\n":
+                return  # the return is lost on the way
+            super().write(data)
+
+    app = Swallowing()
+
+    async def go() -> None:
+        ch = await logged_in(app, timeout=0.2)
+        expected = f"timed out after 0.2s waiting for the end of the echoed line of {RESTART!r}"
+        with pytest.raises(ChannelTimeout, match=re.escape(expected)):
+            await asyncio.wait_for(ch.send(RESTART), 10)
+
+    run(go())
+
+
+def test_a_silence_with_no_progress_costs_one_timeout_not_two() -> None:
+    """Progress is compared with its value when the command went: nothing moved, so the first
+    timeout is the stall (README: a pause with no bytes fails after the timeout; two would be 2 s)."""
+    app = Appliance({"file get activelog x": ["pushing\r\n"]})
+
+    async def go() -> float:
+        ch = await logged_in(app, timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises(ChannelTimeout, match="timed out after 1s"):
+            await asyncio.wait_for(ch.dialog("file get activelog x", [], progress=lambda: 4096), 10)
+        return time.monotonic() - started
+
+    assert run(go()) < 1.9
+
+
+def test_after_a_timeout_mid_dialog_the_refusals_say_why() -> None:
+    app = Appliance({"file get activelog x": ["Would you like to proceed [y/n]? "]})
+
+    async def go() -> None:
+        ch = await logged_in(app, timeout=0.2)
+        with pytest.raises(ChannelTimeout):
+            await ch.dialog("file get activelog x", [])
+        with pytest.raises(LostTrack) as info:
+            await ch.send("show status")
+        assert str(info.value).startswith("node1: not sending 'show status': the session was lost earlier (node1: "
+                                          "timed out after 0.2s waiting for the 'admin:' prompt after 'file get "
+                                          "activelog x'")
+
+    run(go())
+
+
+def test_a_transfer_that_moved_and_then_froze_still_times_out() -> None:
+    """Progress excuses a silence only while it moves: once it stops, the next timeout is a stall."""
+    app = Appliance({"file get activelog x": ["pushing\r\n"]})
+    moved = [0]
+
+    async def go() -> None:
+        ch = await logged_in(app, timeout=0.2)
+
+        async def transfer() -> None:
+            for _ in range(6):  # bytes for 0.3 s, then nothing more ever
+                await asyncio.sleep(0.05)
+                moved[0] += 1000
+
+        task = asyncio.ensure_future(transfer())
+        with pytest.raises(ChannelTimeout, match="timed out after 0.2s"):
+            await asyncio.wait_for(ch.dialog("file get activelog x", [], progress=lambda: moved[0]), 5)
+        await task
+
+    run(go())
+
+
+@pytest.mark.parametrize("printed", ["   Host Name : node1\r\n   Uptime : 12 days", "XMPP Service [STARTED]\r\n"
+                                     "Cisco Finesse Tomcat [STARTED] X"])
+def test_the_output_is_handed_back_as_printed_but_for_blank_lines_around_it(printed: str) -> None:
+    app = Appliance({"show status": ["\r\n" + printed + "\r\n\r\nadmin:"]})
+
+    async def go() -> str:
+        return await (await logged_in(app)).send("show status")
+
+    assert run(go()) == printed.replace("\r\n", "\n")
