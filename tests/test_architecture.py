@@ -70,7 +70,9 @@ USES_RECEIVER = re.compile(r"ops\.receiver\b|from ops import .*\breceiver\b")
 
 
 def _python_files(*roots: Path) -> list[Path]:
-    return [f for root in roots for f in sorted(root.rglob("*.py"))]
+    """The project's own sources: not what a bench or a tool installed under a dot directory (bench/.venvs)."""
+    return [f for root in roots for f in sorted(root.rglob("*.py"))
+            if not any(part.startswith(".") for part in f.relative_to(root).parts)]
 
 
 def test_outside_code_uses_only_the_receivers_public_interface() -> None:

@@ -509,11 +509,17 @@ def test_an_echo_that_goes_wrong_is_refused_as_soon_as_it_does(lead: str, echo: 
     assert "\n" not in app.written
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: _could_become_echo refuses a partial echo once it has gone "
-                                       "onto a second line, so an echo re-spaced over a line break (which "
-                                       "_echo_body accepts) is only taken when it arrives in one read")
 def test_an_echo_wrapped_onto_a_second_line_a_character_at_a_time_is_accepted() -> None:
+    """Found by the mutation run: a partial echo on a second line was refused, though the whole one is taken."""
     assert restart(Echoing("", "utils service restart\r\n   Cisco Tomcat")) == "Restarted"
+    assert restart(Echoing("admin:\r\n", "utils service\r\nrestart Cisco\r\n  Tomcat")) == "Restarted"
+
+
+@pytest.mark.parametrize("echo", ["utils service restart\r\nCisco Finesse", "utils service\r\nadmin:restart Cisco Tomcat",
+                                  "utils service\r\nBroadcast: going down"])
+def test_a_wrapped_echo_that_is_not_the_command_still_loses_track(echo: str) -> None:
+    with pytest.raises(LostTrack, match="did not come back as typed"):
+        restart(Echoing("", echo))
 
 
 def test_a_wrong_echo_is_quoted_by_its_last_120_characters() -> None:

@@ -346,10 +346,18 @@ class VOSChannel:
             raise self._lose(f"{text.strip()[:120]!r} came between the echo of {command!r} and its return")
 
     def _could_become_echo(self, text: str, command: str) -> bool:
-        """Whether `text` is prompts followed by the start of `command`'s echo (or of a prompt)."""
-        head, _, rest = text.rpartition("\n")
-        if head and not self._only_prompts(head + "\n"):
-            return False
+        """Whether `text` is prompts followed by the start of `command`'s echo (or of a prompt).
+
+        The echo may already have gone onto a second line (an appliance re-spaces a long line, as
+        `_echo_body` accepts): what follows the prompt lines is compared with its line breaks
+        squeezed like any other blank, so a wrapped echo arriving a character at a time is
+        recognised at every step, not only when it comes in one read.
+        """
+        lines = text.split("\n")
+        start = 0
+        while start < len(lines) - 1 and self._only_prompts(lines[start] + "\n"):
+            start += 1
+        rest = "\n".join(lines[start:])
         prompt = f"{self.username}:"
         rest = rest.lstrip()
         if prompt.startswith(rest):
