@@ -139,15 +139,16 @@ class JailedSFTPServer(asyncssh.SFTPServer):
             parts.append(name)
         local = self._root
         own = self._state.own_dirs
-        for name in parts:
+        for depth, name in enumerate(parts):
             local = local + "/" + name
             if local in own:
                 continue
             try:
                 st = os.lstat(local)
-            except FileNotFoundError:
-                break  # the rest cannot exist either; the operation itself reports it
-            except NotADirectoryError:
+            except (FileNotFoundError, NotADirectoryError):
+                # The rest cannot exist either: the whole path goes to the operation, which then
+                # fails as on any file system (never acting on the shorter path that does exist).
+                local = "/".join([local, *parts[depth + 1:]])
                 break
             if stat.S_ISLNK(st.st_mode):
                 raise SFTPPermissionDenied("symbolic links are not followed")
