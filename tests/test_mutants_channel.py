@@ -515,7 +515,8 @@ def test_an_echo_wrapped_onto_a_second_line_a_character_at_a_time_is_accepted() 
     assert restart(Echoing("admin:\r\n", "utils service\r\nrestart Cisco\r\n  Tomcat")) == "Restarted"
 
 
-@pytest.mark.parametrize("echo", ["utils service restart\r\nCisco Finesse", "utils service\r\nadmin:restart Cisco Tomcat",
+@pytest.mark.parametrize("echo", ["utils service restart\r\nCisco Finesse",
+                                  "utils service\r\nadmin:restart Cisco Tomcat",
                                   "utils service\r\nBroadcast: going down"])
 def test_a_wrapped_echo_that_is_not_the_command_still_loses_track(echo: str) -> None:
     with pytest.raises(LostTrack, match="did not come back as typed"):
@@ -1045,3 +1046,26 @@ def test_the_output_is_handed_back_as_printed_but_for_blank_lines_around_it(prin
         return await (await logged_in(app)).send("show status")
 
     assert run(go()) == printed.replace("\r\n", "\n")
+
+
+# -- what arrived while nobody was reading ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["utils webproxy cache clear rest", "show status"])
+def test_a_question_that_arrived_unread_while_the_session_was_idle_stops_the_command_untyped(command: str) -> None:
+    """(c)/(d): output that came while the session sat at its prompt means it is not where we think,
+    even when the channel was not reading at the time (the runner busy elsewhere for longer than
+    `quiet`): nothing may be typed, least of all a read-only command with its return, which would
+    answer the question. Found by the mutation run: _settle measured the quiet from the last byte it
+    read and returned without reading what was already buffered."""
+    app = Appliance({command: ["Done\r\nadmin:"]})
+
+    async def go() -> None:
+        ch = await logged_in(app, quiet=0.005)
+        await asyncio.sleep(0.1)  # idle for 20 times `quiet`: the line was quiet when last read
+        app.queue.put_nowait("\r\nNew Password:")  # arrives, unread, while the session is idle
+        with pytest.raises(LostTrack, match="output arrived while the session sat at its prompt"):
+            await ch.send(command)
+        assert app.written == [] and app.sent == []
+
+    run(go())

@@ -255,6 +255,11 @@ class VOSChannel:
                 continue
             remaining = window - (time.monotonic() - self._last_rx)
             if remaining <= 0:
+                # Quiet since the last byte *read*; but the session may have sat unread (the runner
+                # busy elsewhere) while a question or late output arrived: take what is already
+                # buffered, without waiting, and judge that too before anything is typed.
+                if await self._read_within(0):
+                    continue
                 self._keep("")
                 return
             await self._read_within(remaining)
