@@ -102,3 +102,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if left:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print(f"\nFAILED: tests left temporary files behind: {left}")
+
+
+# Tests whose subject is a browser's rendering: the page does not change with the interpreter, so
+# tests/matrix.sh runs them once (see the `once` marker in pyproject.toml).
+_BROWSER_FIXTURES = {"chromium", "browser"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.once)
+    # The longest tests go first (a stable sort keeps the rest in order): pytest-xdist hands tests
+    # out in this order, so no worker starts a minute-long soak when the others are done.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

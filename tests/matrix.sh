@@ -1,10 +1,18 @@
 #!/bin/sh
-# The whole suite where requires-python (>=3.11) says it runs: on this machine's Python 3.11 (with
-# the linter and the type checker) and 3.13, and once more on 3.11 with every runtime dependency at
-# the minimum pyproject.toml declares (constraints-min.txt). Called by the README's test command,
-# and so by .ci/run. A missing interpreter fails the run: nothing is skipped quietly.
+# The suite on every Python requires-python (>=3.11) promises, here 3.11, 3.12 and 3.13, and with
+# every runtime dependency at the minimum pyproject.toml declares (constraints-min.txt, on 3.12):
+#   3.11, latest dependencies: the linter, the type checker and every test (the primary run);
+#   3.12, minimum dependencies, and 3.13, latest: every test but those marked `once` (a browser's
+#   rendering, a wheel build, static checks of our sources, scale bounds: their subject does not
+#   change with the interpreter or the dependencies), and the hostile soak with fewer sessions, from
+#   other seeds than the primary's (so the three runs together try more sessions than one).
+# Called by the README's test command, and so by .ci/run. A missing interpreter fails the run:
+# nothing is skipped quietly.
 set -eu
 cd "$(dirname "$0")/.."
+# Bytecode is cached in __pycache__ (ignored by git): every `ops` the tests start, and every pytest
+# worker's collection, would otherwise compile the same sources again.
+unset PYTHONDONTWRITEBYTECODE
 
 find_python() {  # VERSION: this machine's interpreter of that version (pyenv's builds, then PATH)
     want=$1
@@ -29,18 +37,19 @@ venv() {  # DIR PYTHON [pip args]: a venv with the project and its test extras
 }
 
 py311=$(find_python 3.11)
+py312=$(find_python 3.12)
 py313=$(find_python 3.13)
 
 venv .venv "$py311"
 .venv/bin/ruff check ops tests bench
 .venv/bin/mypy ops
-echo "== Python 3.11 ($py311)"
-.venv/bin/pytest -q -n 4
+echo "== Python 3.11 ($py311), every test"
+.venv/bin/pytest -q -n 6
+
+venv .venv-3.12 "$py312" -c constraints-min.txt
+echo "== Python 3.12 ($py312), dependencies at their declared minimums (constraints-min.txt)"
+OPS_SOAK_SESSIONS=16 OPS_SOAK_SEED=2000 .venv-3.12/bin/pytest -q -n 6 -m "not once"
 
 venv .venv-3.13 "$py313"
 echo "== Python 3.13 ($py313)"
-.venv-3.13/bin/pytest -q -n 4
-
-venv .venv-min "$py311" -c constraints-min.txt
-echo "== Python 3.11, dependencies at their declared minimums (constraints-min.txt)"
-.venv-min/bin/pytest -q -n 4
+OPS_SOAK_SESSIONS=16 OPS_SOAK_SEED=3000 .venv-3.13/bin/pytest -q -n 6 -m "not once"

@@ -10,6 +10,8 @@ import pytest
 
 from tests.helpers import REPO
 
+pytestmark = pytest.mark.once  # static checks of our own sources
+
 OPS = REPO / "ops"
 # (where, what it must never import): models, runner, actions and the session never reach the lab
 # (lab hosts come in through a provider the entry point installs); parsers are pure text -> records.

@@ -87,6 +87,7 @@ def test_a_file_over_the_size_limit_is_refused_unread(kind: str, tmp_path: Path,
     assert f"the limit is {MAX_FILE_BYTES}" in capsys.readouterr().err
 
 
+@pytest.mark.once
 def test_inventory_loading_is_linear_in_hosts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """10k hosts took 2.9 s and 50k took 38 s (a lookup per host and group). Four times the hosts must
     take well under the sixteen times a quadratic load would (best of three, a generous ratio)."""

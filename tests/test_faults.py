@@ -101,6 +101,8 @@ def test_receiver_quota_exceeded_fails_the_host_without_partial_files(tmp_path: 
     check_run_dir(tmp_path, report)
 
 
+@pytest.mark.once
+@pytest.mark.long
 def test_twenty_hosts_three_faulty_take_about_one_timeout(tmp_path: Path) -> None:
     hosts = {f"fin-{i:02d}": "true" for i in range(17)}
     hosts |= {"unreachable": "{faults: [refused]}", "hangs": "{faults: [hang_dialog]}",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from ops.inventory import load_inventory
 from ops.playbook import load_playbook
 from ops.runner import RunOptions, run_playbook
@@ -67,6 +69,7 @@ def test_the_soft_open_files_limit_is_raised_to_the_hard_one() -> None:
     assert int(done.stdout) == cap
 
 
+@pytest.mark.once
 def test_a_low_hard_limit_runs_fewer_hosts_at_once_and_never_runs_out(tmp_path: Path) -> None:
     """12 lab hosts under a hard limit of 200 descriptors: the run says it takes fewer hosts at once,
     and every host completes (no "Too many open files")."""

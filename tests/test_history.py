@@ -205,6 +205,7 @@ def test_names_from_reports_are_data_on_the_page(tmp_path: Path) -> None:
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
+@pytest.mark.once
 def test_fast_over_1000_runs(tmp_path: Path) -> None:
     """The page over 1,000 runs costs a small multiple of merely reading and parsing their reports
     (a ratio, not a time: this machine's speed swings); with the index, less than that."""

@@ -474,7 +474,7 @@ def test_concurrent_sessions_slow_output_ctrl_c_and_stop() -> None:
             one.send("quit\r")
             with pytest.raises(EOFError):
                 await one.expect("never")
-            assert len(await asyncio.wait_for(two.run("show myself"), 5)) > 0
+            assert len(await asyncio.wait_for(two.run("show myself"), 60)) > 0
             await lab.stop()
             with pytest.raises(EOFError):
                 await two.expect("never")

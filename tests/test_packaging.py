@@ -12,6 +12,8 @@ import pytest
 
 from tests.helpers import REPO
 
+pytestmark = pytest.mark.once  # a wheel's contents do not change with the interpreter
+
 
 @pytest.mark.timeout(300)
 def test_the_wheel_carries_the_license_and_py_typed(tmp_path: Path) -> None:

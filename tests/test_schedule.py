@@ -67,6 +67,7 @@ def test_awkward_paths_are_quoted(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.once
 def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     s = make_schedule(BOOK, "6h", inventory=REPO / "inventory.yaml", workdir=tmp_path,
                       command=[shutil.which("true") or "/bin/true"])

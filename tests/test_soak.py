@@ -42,6 +42,7 @@ def soak_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.long
 def test_hostile_soak_on_the_asyncssh_lab(tmp_path: Path, soak_env: None) -> None:
     result = soak(tmp_path, start_asyncssh_lab, "asyncssh")
     assert result.sessions == SESSIONS
@@ -51,6 +52,7 @@ def test_hostile_soak_on_the_asyncssh_lab(tmp_path: Path, soak_env: None) -> Non
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.long
 def test_hostile_soak_behind_a_real_sshd_and_pty(tmp_path: Path, soak_env: None) -> None:
     why = sshd_available()
     if why is not None and not os.environ.get("OPS_ALLOW_SKIPS"):
