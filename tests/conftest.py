@@ -85,6 +85,16 @@ def _temp_names() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("ops-*")}
 
 
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Every skip, as the process that ends the session hears of it (the xdist controller too)."""
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _SKIPPED.append(f"{report.nodeid}: {reason}")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     _TEMP_BEFORE.update(_temp_names())
 
@@ -98,6 +108,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     if os.environ.get("PYTEST_XDIST_WORKER") or session.config.option.collectonly:
         return
+    if _SKIPPED and os.environ.get("OPS_ALLOW_SKIPS") != "1":
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nFAILED: {len(_SKIPPED)} test(s) skipped, and CI never skips quietly (tests/setup-system.sh "
+              "installs what they need; OPS_ALLOW_SKIPS=1 accepts skips on a machine without it):")
+        for line in _SKIPPED:
+            print(f"  {line}")
     left = sorted(_temp_names() - _TEMP_BEFORE)
     if left:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

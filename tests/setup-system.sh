@@ -4,13 +4,18 @@
 #   chromium        tests/test_report_html.py renders the HTML report with it, headless
 #   openssh-server  the sshd lab (ops/lab/sshd.py): the CLI behind a real sshd on a real pty
 #   openssh-client  OpenSSH's ssh/sftp/ssh-keyscan, real peers of the receiver and the sshd lab
-# A tool that cannot be installed fails this script, so CI never skips a test silently. Set
+#   systemd         systemd-analyze verifies the units `ops schedule` writes
+#   openssl         decrypts what `ops bundle --encrypt` wrote
+# A tool that cannot be installed fails this script, and a skipped test fails the suite
+# (tests/conftest.py), so CI never skips a test silently. Set
 # OPS_ALLOW_SKIPS=1 (a machine without root) to carry on; those tests then skip, naming why.
 set -u
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
 command -v sftp >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1 || missing="$missing openssh-client"
+command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 [ -z "$missing" ] && exit 0
 fail() {
     echo "setup-system: $1" >&2
