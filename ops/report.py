@@ -15,19 +15,25 @@ Everything written passes through `ops.secrets.mask` first.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
-from dataclasses import asdict, dataclass, field
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ops.fileio import write_atomic
+from ops.fileio import file_mode
 from ops.secrets import mask
 from ops.textsafe import inert
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 STEP_STATUSES = ("ok", "changed", "failed", "ignored", "skipped")
@@ -57,6 +63,9 @@ class HostRecord:
     files: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
+        spilled = self.__dict__.get("_spilled")
+        if spilled is not None and "steps" not in self.__dict__:
+            return dict(spilled.counts)
         out = dict.fromkeys(STEP_STATUSES, 0)
         for step in self.steps:
             out[step.status] = out.get(step.status, 0) + 1
@@ -64,7 +73,95 @@ class HostRecord:
 
     @property
     def total_bytes(self) -> int:
+        spilled = self.__dict__.get("_spilled")
+        if spilled is not None and "files" not in self.__dict__:
+            return spilled.total_bytes
         return sum(int(f.get("size", 0)) for f in self.files)
+
+    @property
+    def file_count(self) -> int:
+        """len(files), without reading back the files of a host kept in the journal."""
+        spilled = self.__dict__.get("_spilled")
+        if spilled is not None and "files" not in self.__dict__:
+            return spilled.file_count
+        return len(self.files)
+
+    # -- a finished host kept on disk (issue 20: memory stays bounded) -----------------------
+    # Once a host's line is in journal.jsonl (ops.runner), its steps and files (step data, file
+    # lists: most of what a host costs) are dropped from memory; the record keeps where its line
+    # is and the counts the recap needs. Reading `steps` or `files` afterwards reads them back
+    # from that line (masked, as the journal holds them) and keeps them again; the report writer
+    # reads them back without keeping them.
+
+    def spill(self, name: str, journal: Path, offset: int, length: int) -> bool:
+        """Drop steps and files, which `journal` holds at `offset` (the line of `name`, `length`
+        bytes). False, and nothing dropped, when the record is not in a state to (a hand-made file
+        entry whose size is not a number)."""
+        try:
+            total = sum(int(f.get("size", 0)) for f in self.files)
+        except (TypeError, ValueError, AttributeError):
+            return False
+        self.__dict__["_spilled"] = _Spilled(name, journal, offset, length, tuple(self.counts().items()),
+                                             len(self.files), total)
+        del self.__dict__["steps"], self.__dict__["files"]
+        return True
+
+    @property
+    def spilled(self) -> bool:
+        """Whether steps or files are on disk only (journal.jsonl) right now."""
+        return "_spilled" in self.__dict__ and not ("steps" in self.__dict__ and "files" in self.__dict__)
+
+    def _read_back(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Steps and files of a spilled record as the journal holds them (plain JSON values)."""
+        spilled: _Spilled = self.__dict__["_spilled"]
+        try:
+            with open(spilled.journal, "rb") as handle:
+                handle.seek(spilled.offset)
+                raw = handle.read(spilled.length)
+            entry = _loads(raw)
+            if entry.get("host") != spilled.name:
+                raise ValueError(f"the line at {spilled.offset} is not {spilled.name}'s")
+            record = entry["record"]
+            steps, files = record.get("steps") or [], record.get("files") or []
+            if not isinstance(steps, list) or not isinstance(files, list):
+                raise ValueError("steps or files is not a list")
+            return steps, files
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.error("cannot read %s's steps and files back from %s: %s", spilled.name, spilled.journal, exc)
+            return [], []
+
+    if not TYPE_CHECKING:  # mypy: HostRecord has no attributes but its fields
+        def __getattr__(self, name: str) -> Any:
+            # Only called for what the instance lacks: steps or files of a spilled record.
+            if name in ("steps", "files") and "_spilled" in self.__dict__:
+                steps, files = self._read_back()
+                self.__dict__.setdefault("steps", [StepRecord(**_step_fields(s)) for s in steps])
+                self.__dict__.setdefault("files", files)
+                return self.__dict__[name]
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Spilled:
+    """Where a finished host's journal line is, and the counts of what it holds."""
+
+    name: str
+    journal: Path
+    offset: int
+    length: int
+    counts: tuple[tuple[str, int], ...]
+    file_count: int
+    total_bytes: int
+
+
+def _step_fields(raw: Any) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k in _STEP_FIELDS} if isinstance(raw, dict) else {}
+
+
+def _loads(raw: bytes) -> Any:
+    # The stdlib's decoder, not orjson's: orjson reads an integer past 64 bits as a float, and
+    # refuses the escaped lone surrogates of a line the stdlib's encoder wrote.
+    return json.loads(raw.decode("utf-8"))
 
 
 @dataclass
@@ -86,17 +183,11 @@ class RunReport:
 
     def to_json(self) -> str:
         """The report as indented JSON, masked; a number that is not finite (a metric reading NaN)
-        is written as null, as JSON has no NaN."""
-        # orjson: the report of a 200-host pull in 4 ms instead of 90 (the stdlib's encoder is pure
-        # Python once indent is asked for), at the end of every run, in its wall time.
+        is written as null, as JSON has no NaN. What `write_report` writes, in one string."""
         try:
-            text = orjson.dumps(self, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+            return "".join(report_parts(self, fallback=False))
         except orjson.JSONEncodeError:
-            # What orjson refuses: integers past 64 bits, and lone surrogates (a file name that is
-            # not UTF-8, as os.fsdecode keeps it), which are written escaped as the stdlib would.
-            text = json.dumps(_finite(asdict(self)), indent=2, default=_default, ensure_ascii=False)
-            text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-        return mask(text)
+            return "".join(report_parts(self, fallback=True))
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -119,9 +210,88 @@ def _default(value: Any) -> Any:
     return str(value)  # paths and anything else
 
 
+_ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+_HOSTS_MARK = '\n  "hosts": {}'
+_INDENT = "\n    "  # a host's lines, inside "hosts"
+
+
+def _encode(value: Any, fallback: bool) -> str:
+    """`value` as indented JSON. orjson: the report of a 200-host pull in 4 ms instead of 90 (the
+    stdlib's encoder is pure Python once indent is asked for). `fallback`, for what orjson refuses
+    (integers past 64 bits, lone surrogates: a file name that is not UTF-8, as os.fsdecode keeps
+    it): the stdlib's, lone surrogates written escaped as it would with ensure_ascii."""
+    if not fallback:
+        return orjson.dumps(value, default=_default, option=_ORJSON_OPTIONS).decode()
+    text = json.dumps(_finite(value), indent=2, default=_default, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _host_value(record: HostRecord, fallback: bool) -> Any:
+    """What report.json holds for `record`: its fields in order, steps and files read back from
+    the journal (not kept) when the record was spilled."""
+    held = record.__dict__
+    if "_spilled" not in held:
+        return asdict(record) if fallback else record
+    steps: list[Any] = []
+    files: list[Any] = []
+    if "steps" not in held or "files" not in held:
+        steps, files = record._read_back()
+    value: dict[str, Any] = {}
+    for name in _HOST_ORDER:  # the fields' order, whatever order they came back in
+        if name == "steps" and "steps" in held:
+            value[name] = [asdict(s) if fallback and is_dataclass(s) and not isinstance(s, type) else s
+                           for s in held["steps"]]
+        elif name in ("steps", "files"):
+            value[name] = held.get(name, steps if name == "steps" else files)
+        else:
+            value[name] = held[name]
+    return value
+
+
+def report_parts(report: RunReport, *, fallback: bool = False) -> Iterator[str]:
+    """report.json's text, masked, in pieces: the run's fields, then one host at a time (a host
+    kept in the journal is read back for its piece only), so no piece holds more than one host.
+    The pieces joined are the whole document as one encoder call would write it (orjson, indent
+    2; `fallback`: the stdlib's, see `_encode`); orjson.JSONEncodeError when not `fallback` and a
+    value needs it."""
+    top = {f.name: (getattr(report, f.name) if f.name != "hosts" else {}) for f in fields(report)}
+    shell = _encode(top, fallback)
+    if not report.hosts:
+        yield mask(shell)
+        return
+    head, tail = shell.split(_HOSTS_MARK, 1)
+    yield mask(head + '\n  "hosts": {')
+    for index, (name, record) in enumerate(report.hosts.items()):
+        key = _encode(name, fallback)
+        body = _encode(_host_value(record, fallback), fallback)
+        yield mask(("," if index else "") + _INDENT + key + ": " + body.replace("\n", _INDENT))
+    yield mask("\n  }" + tail)
+
+
 def write_report(run_dir: Path, report: RunReport) -> Path:
+    """Write report.json atomically (readers see the old report or the new), private, one host at
+    a time (`report_parts`): a 1,000-host report is never one string in memory."""
     path = run_dir / "report.json"
-    write_atomic(path, report.to_json() + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            try:
+                for part in report_parts(report, fallback=False):
+                    handle.write(part)
+            except orjson.JSONEncodeError:  # written again by the stdlib's encoder, whole
+                handle.seek(0)
+                handle.truncate()
+                for part in report_parts(report, fallback=True):
+                    handle.write(part)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -140,7 +310,7 @@ def recap_counts(record: HostRecord) -> dict[str, int]:
 
 def recap_json(report: RunReport, run_dir: Path, interrupted: bool = False) -> dict[str, Any]:
     """The recap as one JSON object (`ops run --json`'s last line, `ops report --json`), masked."""
-    hosts = {name: {"status": rec.status, **recap_counts(rec), "files": len(rec.files), "bytes": rec.total_bytes,
+    hosts = {name: {"status": rec.status, **recap_counts(rec), "files": rec.file_count, "bytes": rec.total_bytes,
                     "error": mask(rec.error) if rec.error else None}
              for name, rec in report.hosts.items()}
     return {"event": "recap", "run_id": report.run_id, "playbook": report.playbook_name, "run_dir": str(run_dir),
@@ -156,7 +326,7 @@ def recap_lines(report: RunReport) -> list[str]:
         c = recap_counts(rec)
         line = (f"{name:<{width}} : {rec.status:<6} ok={c['ok']:<3} changed={c['changed']:<3} "
                 f"unreachable={c['unreachable']:<3} failed={c['failed']:<3} skipped={c['skipped']:<3} "
-                f"ignored={c['ignored']:<3} files={len(rec.files):<4} bytes={rec.total_bytes}")
+                f"ignored={c['ignored']:<3} files={rec.file_count:<4} bytes={rec.total_bytes}")
         if rec.error:
             line += f"\n{'':<{width}}   error: {rec.error}"
         lines.append(inert(mask(line)))
@@ -219,14 +389,30 @@ def report_from_dict(data: dict[str, Any]) -> RunReport:
 JOURNAL = "journal.jsonl"
 
 
-def append_journal(run_dir: Path, host: str, record: HostRecord) -> None:
-    """One line for a host that finished, flushed at once: what a run killed later still knows."""
-    line = orjson.dumps({"host": host, "record": record}, default=_default,
-                        option=orjson.OPT_NON_STR_KEYS).decode()
-    with (run_dir / JOURNAL).open("a", encoding="utf-8") as handle:
-        handle.write(mask(line) + "\n")
-        handle.flush()
+_JOURNAL_LOCK = threading.Lock()  # appends come from worker threads: each learns where its line landed
+
+
+def _journal_line(host: str, record: HostRecord) -> str:
+    try:
+        return orjson.dumps({"host": host, "record": record}, default=_default,
+                            option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:  # as to_json: integers past 64 bits, lone surrogates
+        text = json.dumps({"host": host, "record": _finite(asdict(record))}, default=_default,
+                          ensure_ascii=False, separators=(",", ":"))
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def append_journal(run_dir: Path, host: str, record: HostRecord) -> tuple[int, int]:
+    """One line for a host that finished, flushed at once: what a run killed later still knows.
+    Returns where the line is in the journal (offset, length in bytes): HostRecord.spill."""
+    line = (mask(_journal_line(host, record)) + "\n").encode("utf-8")
+    with (run_dir / JOURNAL).open("ab") as handle:
+        with _JOURNAL_LOCK:
+            handle.write(line)
+            handle.flush()
+            end = handle.tell()
         os.fsync(handle.fileno())
+    return end - len(line), len(line)
 
 
 def _merge_journal(run_dir: Path, data: dict[str, Any]) -> None:
@@ -280,5 +466,6 @@ def resolve_run_dir(ref: str, output: Path = Path("collected")) -> Path:
 
 
 _STEP_FIELDS = set(StepRecord.__dataclass_fields__)
+_HOST_ORDER = tuple(HostRecord.__dataclass_fields__)
 _HOST_FIELDS = set(HostRecord.__dataclass_fields__)
 _RUN_FIELDS = set(RunReport.__dataclass_fields__)

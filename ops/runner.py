@@ -32,7 +32,7 @@ from ops.playbook import Playbook, Step, static_context
 from ops.preflight import preflight
 from ops.providers import providers
 from ops.receiver import ManifestEntry
-from ops.report import HostRecord, RunReport, StepRecord, append_journal, write_report
+from ops.report import JOURNAL, HostRecord, RunReport, StepRecord, append_journal, write_report
 from ops.retention import prune
 from ops.secrets import Secret, SecretError, mask
 from ops.session.channel import VOSChannel
@@ -199,6 +199,13 @@ class HostRun(HostContext):
         self.runner.resolved[reference] = secret
         return secret
 
+    def release_account(self) -> None:
+        """The host is done with the receiver (its manifest written): its account is forgotten."""
+        if self._account is not None:
+            self.runner.receiver(self.host.site).release(self.host.name)
+            self._account = None
+        self._held.clear()
+
     def has_files(self) -> bool:
         """Whether this host has a manifest to write: an account on the receiver, or files held from before."""
         return self._account is not None or bool(self._held)
@@ -228,6 +235,7 @@ class Runner:
         self.options = options
         self.run_id = options.run_id or new_run_id()
         self.run_dir = options.output / self.run_id
+        self._journal = self.run_dir / JOURNAL  # one Path for every host's record (HostRecord.spill)
         self.on_event: EventSink = on_event or (lambda event: None)
         # Called once labs and the receiver are up, with a per-host (files, bytes) probe.
         self.on_ready: Callable[[Callable[[str], tuple[int, int]] | None], None] = lambda stats: None
@@ -523,13 +531,22 @@ class Runner:
                 record.manifest = str((run.host_dir / "manifest.json").relative_to(self.run_dir))
                 for entry in record.files:
                     self.on_event(FileReceived(host.name, entry["path"], entry["size"], entry["sha256"]))
+            # Its manifest is written: the receiver forgets the host's account (its file list, its
+            # jail's book-keeping), and the run what it prepared to reach the host.
+            run.release_account()
+            self._prepared.pop(host.name, None)
             if run.transcript is not None:
                 record.transcript = str((run.host_dir / "transcript.log").relative_to(self.run_dir))
             record.duration_s = round(time.monotonic() - started, 3)
             try:
-                await asyncio.shield(asyncio.to_thread(append_journal, self.run_dir, host.name, record))
+                where = await asyncio.shield(asyncio.to_thread(append_journal, self.run_dir, host.name, record))
             except OSError as exc:  # the final report still holds the host
-                log.error("cannot append to %s: %s", self.run_dir / "journal.jsonl", exc)
+                log.error("cannot append to %s: %s", self._journal, exc)
+            else:
+                # Memory stays bounded: the host's steps and files are in journal.jsonl now; the
+                # record keeps the counts the recap needs and reads the rest back when asked
+                # (write_report streams it from there).
+                record.spill(host.name, self._journal, *where)
             self.on_event(HostFinished(host.name, record.status, record.error))
 
     async def _run_step(self, run: HostRun, step: Step, context: dict[str, Any], record: HostRecord) -> bool:

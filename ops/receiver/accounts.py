@@ -113,6 +113,15 @@ class Accounts:
         with self.lock:
             return self._live.pop(username, None)
 
+    def forget(self, host: str) -> list[AccountState]:
+        """`host` is done: every account it had leaves the live ones (no new logins) and its
+        results are forgotten; returns them (the caller keeps what it needs, e.g. totals)."""
+        with self.lock:
+            states = self._hosts.pop(host, [])
+            for state in states:
+                self._live.pop(state.account.username, None)
+        return states
+
     def is_live(self, username: str) -> bool:
         return username in self._live
 

@@ -94,6 +94,8 @@ class Receiver:
         self._port: int | None = None
         self._host_keys: list[asyncssh.SSHKey] = []
         self._fingerprints: dict[str, str] = {}
+        # (files, bytes) of the accounts `release()` forgot, by host: what stats() still says.
+        self._released: dict[str, tuple[int, int]] = {}
 
     def __repr__(self) -> str:
         state = f"port {self._port}" if self._port is not None else "stopped"
@@ -278,7 +280,20 @@ class Receiver:
 
     def stats(self, host: str) -> tuple[int, int]:
         """(files completed, bytes received including uploads in progress) for progress display."""
-        return self._accounts.stats(host)
+        files, size = self._accounts.stats(host)
+        released = self._released.get(host)
+        if released is not None:
+            files, size = files + released[0], size + released[1]
+        return files, size
+
+    def release(self, host: str) -> None:
+        """`host` is done (its manifest written): its logins are revoked (no new ones; a connection
+        still open ends as it would have) and what its accounts hold is forgotten: the file list,
+        the jail's book-keeping. `stats()` keeps its totals; `manifest()` no longer lists its files.
+        A run of 1,000 hosts holds only the accounts of the hosts in progress."""
+        files, size = self.stats(host)
+        self._accounts.forget(host)
+        self._released[host] = (files, size)
 
     def write_manifest(self, host: str, path: Path, also: Iterable[ManifestEntry] = ()) -> list[dict[str, Any]]:
         """Write `host`'s manifest as a JSON list of {path, size, sha256}, atomically; returns the list.
