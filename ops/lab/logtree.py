@@ -12,10 +12,13 @@ import os
 import random
 import re
 import stat
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 RELTIME_UNITS: dict[str, int] = {
     "minutes": 60,
@@ -319,8 +322,40 @@ _FIXED = [
 ]
 
 
+# Generated contents, by everything that decides them: the arguments and the generator's state
+# before (restored to its state after on a hit, so what follows is drawn exactly as without the
+# cache). A lab starts with the same tree all day (`live_tree`), and a process often starts many
+# labs (the tests, a farm): the lines are made once a process, not 0.4 s of CPU at every start.
+_CONTENTS: OrderedDict[tuple[Any, ...], tuple[bytes, Any]] = OrderedDict()
+_CONTENTS_LIMIT = 64 << 20  # bytes held at most
+_contents_held = 0
+_contents_lock = threading.Lock()
+
+
 def _content(size: int, start: datetime, end: datetime, rng: random.Random,
              line: Callable[[datetime, random.Random, int], str]) -> bytes:
+    global _contents_held
+    key = (size, start, end, line, rng.getstate())
+    with _contents_lock:
+        hit = _CONTENTS.get(key)
+        if hit is not None:
+            _CONTENTS.move_to_end(key)
+    if hit is not None:
+        data, after = hit
+        rng.setstate(after)
+        return data
+    data = _make_content(size, start, end, rng, line)
+    with _contents_lock:
+        if key not in _CONTENTS:
+            _CONTENTS[key] = (data, rng.getstate())
+            _contents_held += len(data)
+        while _contents_held > _CONTENTS_LIMIT and _CONTENTS:
+            _contents_held -= len(_CONTENTS.popitem(last=False)[1][0])
+    return data
+
+
+def _make_content(size: int, start: datetime, end: datetime, rng: random.Random,
+                  line: Callable[[datetime, random.Random, int], str]) -> bytes:
     lines: list[str] = []
     total = 0
     span = max((end - start).total_seconds(), 1.0)
