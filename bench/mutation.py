@@ -92,6 +92,21 @@ TARGETS = [
             "tests/test_mutants_retries.py"],
            functions=["ops.session.driver.x\u01c1Driver\u01c1_connect__mutmut_*",
                       "ops.session.driver.x\u01c1Driver\u01c1__init____mutmut_*"]),
+    # The receiver's path jail (resolution, links, directories, renames, opening), its quotas and its
+    # commit and teardown (temporary names, commit, abort): not the metadata calls, listings or the
+    # batching of writes to worker threads (the whole of both files is 820 mutants, too slow here).
+    # Through asyncssh, paramiko and OpenSSH clients over loopback, and the upload engine directly.
+    Target("receiver", ["ops/receiver/jail.py", "ops/receiver/uploads.py"],
+           ["tests/test_receiver.py", "tests/test_receiver_limits.py", "tests/test_receiver_clients.py",
+            "tests/test_mutants_receiver.py"],
+           functions=["ops.receiver.jail.x_closing_during_teardown__mutmut_*"]
+           + [f"ops.receiver.jail.x\u01c1JailedSFTPServer\u01c1{name}__mutmut_*"
+              for name in ("_resolve", "_resolve_nonroot", "realpath", "mkdir", "rmdir", "remove", "rename",
+                           "readlink", "symlink", "link", "open", "_fd", "close", "exit")]
+           + ["ops.receiver.uploads.x_is_temp_name__mutmut_*", "ops.receiver.uploads.x__temp_path__mutmut_*"]
+           + [f"ops.receiver.uploads.x\u01c1UploadEngine\u01c1{name}__mutmut_*"
+              for name in ("begin", "write", "abort", "abort_all", "_release", "_abort_now", "_discard_files",
+                           "finish", "_finish_drained", "_commit", "_discard_committed")]),
 ]
 
 # Surviving mutants that cannot change behaviour, with the reason. Keys are mutmut's mutant names; they
@@ -128,9 +143,6 @@ EQUIVALENT: dict[str, str] = {
                                                                   "for truth (synchronized is falsy either way)",
     "ops.session.channel.x\u01c1VOSChannel\u01c1_normalized__mutmut_4": "clean(\"\") is \"\": computing it "
                                                                     "for an empty tail gives the same view",
-    "ops.session.channel.x\u01c1VOSChannel\u01c1_keep__mutmut_4": "find for rfind: more complete, already clean "
-                                                              "lines go to the tail, where clean() leaves them as is",
-    "ops.session.channel.x\u01c1VOSChannel\u01c1_keep__mutmut_5": "same as _keep_4 (no cut: all of it in the tail)",
     "ops.session.channel.x\u01c1VOSChannel\u01c1_read_chunk__mutmut_4": "read(65537) for read(65536): the channel "
                                                                     "works on the text, whatever the chunk sizes",
     "ops.session.channel.x\u01c1VOSChannel\u01c1_read_within__mutmut_4": "same as _read_chunk_4",
@@ -171,6 +183,23 @@ EQUIVALENT: dict[str, str] = {
                                                                 "attempt == retries, so the extra round never runs",
     "ops.session.channel.x\u01c1VOSChannel\u01c1_send_command_line__mutmut_16": "_synced None for False: only "
                                                                             "tested for truth",
+    # receiver
+    "ops.receiver.jail.x\u01c1JailedSFTPServer\u01c1mkdir__mutmut_4": "OSError(None, 'File exists') for EEXIST: "
+        "SFTP 3, the only version served, has no 'already exists' status, so both go out as FX_FAILURE "
+        "'File exists' (only asyncssh's debug log differs)",
+    "ops.receiver.jail.x\u01c1JailedSFTPServer\u01c1mkdir__mutmut_6": "same as mkdir_4 (OSError('File exists'): "
+        "no errno, the reason is its text)",
+    "ops.receiver.uploads.x\u01c1UploadEngine\u01c1begin__mutmut_11": "O_NOFOLLOW & O_CLOEXEC (0): with O_CREAT | "
+        "O_EXCL, open never follows a symlink (POSIX), and os.open makes descriptors non-inheritable anyway (PEP 446)",
+    "ops.receiver.uploads.x\u01c1UploadEngine\u01c1write__mutmut_37": "in_order None for False: only tested for truth",
+    "ops.receiver.uploads.x\u01c1UploadEngine\u01c1write__mutmut_45": "flushes sooner once a batch has gone: only "
+        "when gathered data goes to the worker thread changes, not the bytes, their order or the digest",
+    "ops.receiver.uploads.x\u01c1UploadEngine\u01c1write__mutmut_46": "flush at more than 1 MiB, not at exactly 1 MiB: "
+        "as write_45, only when the batch is handed on",
+    "ops.receiver.uploads.x\u01c1UploadEngine\u01c1write__mutmut_48": "the value a write returns: asyncssh answers a "
+        "WRITE with FX_OK and ignores it",
+    "ops.receiver.uploads.x\u01c1UploadEngine\u01c1_release__mutmut_6": "os.close of the upload's own descriptor, "
+        "closed only here (once, behind the done guard), never fails",
     # retries
     "ops.session.driver.x\u01c1Driver\u01c1__init____mutmut_6": "the default on_retry returns 0 for None: its "
                                                                 "return value is never used",

@@ -44,12 +44,12 @@ venv .venv "$py311"
 .venv/bin/ruff check ops tests bench
 .venv/bin/mypy ops
 echo "== Python 3.11 ($py311), every test"
-.venv/bin/pytest -q -n 6
+.venv/bin/pytest -q -n 10
 
 venv .venv-3.12 "$py312" -c constraints-min.txt
 echo "== Python 3.12 ($py312), dependencies at their declared minimums (constraints-min.txt)"
-OPS_SOAK_SESSIONS=16 OPS_SOAK_SEED=2000 .venv-3.12/bin/pytest -q -n 6 -m "not once"
+OPS_SOAK_SESSIONS=16 OPS_SOAK_SEED=2000 .venv-3.12/bin/pytest -q -n 10 -m "not once"
 
 venv .venv-3.13 "$py313"
 echo "== Python 3.13 ($py313)"
-OPS_SOAK_SESSIONS=16 OPS_SOAK_SEED=3000 .venv-3.13/bin/pytest -q -n 6 -m "not once"
+OPS_SOAK_SESSIONS=16 OPS_SOAK_SEED=3000 .venv-3.13/bin/pytest -q -n 10 -m "not once"

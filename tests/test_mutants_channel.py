@@ -1069,3 +1069,82 @@ def test_a_question_that_arrived_unread_while_the_session_was_idle_stops_the_com
         assert app.written == [] and app.sent == []
 
     run(go())
+
+
+def test_a_line_received_before_a_pager_prompt_is_cleaned_once_like_any_other() -> None:
+    """What came before a pager prompt is kept as received text (cleaned once), then the rest of the
+    output follows: the output is the same as when it all comes without a pager. (An escape sequence
+    written inside another leaves one behind after cleaning; cleaning that line a second time would
+    take it out, so a line's text would depend on where the appliance paged.)"""
+    lines = "line A\r\nline \x1b\x1b[0m[0m B\r\n"
+    pager = "Press <enter> for 1 line, <space> for one page, or <q> to quit"
+    paged = Appliance({"show big": [lines + pager], "<key ' '>": ["\r" + " " * len(pager) + "\rline C\r\nadmin:"]})
+    whole = Appliance({"show big": [lines + "line C\r\nadmin:"]})
+
+    async def go(app: Appliance) -> str:
+        return await (await logged_in(app)).send("show big")
+
+    expected = run(go(whole))
+    assert expected == "line A\nline \x1b[0m B\nline C"
+    assert run(go(paged)) == expected
+
+
+class RedrawnOnTheLine(ScriptedAppliance):
+    """Draws its prompt once more on the same line (no line break) as the command is typed, a
+    character at a time, then echoes the command."""
+
+    def __init__(self, command: str, replies: dict[str, list[str]]) -> None:
+        super().__init__(replies)
+        self.command = command
+        self.drawn = False
+
+    def write(self, data: str) -> None:
+        if not self.drawn and data == self.command:
+            self.drawn = True
+            for char in "admin: admin: ":
+                self.queue.put_nowait(char)
+        super().write(data)
+
+
+def test_a_prompt_drawn_twice_on_one_line_before_the_echo_is_accepted_however_it_arrives() -> None:
+    """Found by the mutation run: arriving in pieces, `admin: admin: utils ...` was taken for a wrong
+    echo (LostTrack), though the same text in one read was accepted."""
+    command = "utils webproxy cache clear rest"
+    app = RedrawnOnTheLine(command, {command: ["Cleared\r\nadmin:"]})
+
+    async def go() -> str:
+        return await (await logged_in(app)).send(command)
+
+    assert run(go()) == "Cleared"
+    assert app.written == [command, "\n"]
+
+
+def test_with_answer_quiet_0_a_prompt_right_after_the_echo_ends_the_command_without_looking_further() -> None:
+    """answer_quiet=0 turns off the wait for a prompt drawn twice: the first prompt ends the command,
+    and what is already waiting behind it is left for the next command's check (which then stops)."""
+    app = ScriptedAppliance({"show x": ["admin:", "late\r\nadmin:"]})
+
+    async def go() -> None:
+        ch = VOSChannel(app, app, "admin", timeout=2, host="node1", settle=0.01, quiet=0.005, answer_quiet=0)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        assert await ch.send("show x") == ""
+        with pytest.raises(LostTrack, match="output arrived while the session sat at its prompt"):
+            await ch.send("show x")
+
+    run(go())
+
+
+def test_with_answer_quiet_0_a_question_is_answered_as_soon_as_it_is_seen() -> None:
+    """answer_quiet=0 turns off the wait after a question too: it is answered when seen, whatever is
+    already waiting behind it."""
+    app = ScriptedAppliance({"utils x": ["Proceed? ", "\r\nmore"], "y": ["\r\nDone\r\nadmin:"]})
+
+    async def go() -> list[str]:
+        ch = VOSChannel(app, app, "admin", timeout=2, host="node1", settle=0.01, quiet=0.005, answer_quiet=0)
+        app.queue.put_nowait("admin:")
+        await ch.login(pagination_off=False)
+        return (await ch.dialog("utils x", [Answer(r"Proceed\?", "y", name="proceed")])).answered
+
+    assert run(go()) == ["proceed"]
+    assert app.written == ["utils x", "\n", "y\n"]

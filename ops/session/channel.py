@@ -365,10 +365,10 @@ class VOSChannel:
         rest = "\n".join(lines[start:])
         prompt = f"{self.username}:"
         rest = rest.lstrip()
+        while rest.startswith(prompt):  # a prompt drawn again on the same line, as a whole read allows
+            rest = rest[len(prompt):].lstrip()
         if prompt.startswith(rest):
             return True
-        if rest.startswith(prompt):
-            rest = rest[len(prompt):]
         typed, wanted = _squeeze(rest), _squeeze(command)
         return wanted.startswith(typed) or not typed
 
