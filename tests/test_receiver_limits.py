@@ -97,6 +97,23 @@ def test_the_cap_on_connections_waiting_to_log_in_is_never_below_the_number_of_a
     run(body(), timeout=60)
 
 
+def test_the_cap_counts_the_accounts_of_finished_hosts_too(tmp_path: Path) -> None:
+    """A finished host's account is released (memory stays bounded), but the run's size does not
+    shrink: with the cap at the accounts still live, 1,000 lab hosts at forks 200 were refused
+    ("Connection lost") near the end of the run. A revoked account (remove_account) does not count."""
+    async def body() -> None:
+        async with Receiver(tmp_path, max_unauthenticated=1, login_grace_time=60) as receiver:
+            accounts = [receiver.add_account(f"h{i}") for i in range(4)]
+            receiver.release("h0")
+            receiver.release("h1")
+            receiver.remove_account(accounts[3].username)
+            with raw_sockets(receiver.port, 4) as socks:
+                got = [await in_thread(first_bytes, sock) for sock in socks]
+            assert [g.startswith(b"SSH-2.0-") for g in got] == [True, True, True, False]
+
+    run(body(), timeout=60)
+
+
 def test_a_connection_that_does_not_log_in_within_the_grace_time_is_closed(tmp_path: Path) -> None:
     async def body() -> None:
         async with Receiver(tmp_path, login_grace_time=0.5) as receiver:

@@ -90,6 +90,9 @@ class Accounts:
         self.lock = threading.Lock()
         self._live: dict[str, AccountState] = {}
         self._hosts: dict[str, list[AccountState]] = {}
+        # Accounts made and not revoked, those of finished hosts (forget) included: the run's size,
+        # which the admission limit never goes below (every appliance of a run may log in at once).
+        self.admitted = 0
         self._dummy = secrets.token_urlsafe(18)
 
     def __len__(self) -> int:
@@ -106,12 +109,16 @@ class Accounts:
             state = AccountState(account=account, root=str(directory))
             self._live[username] = state
             self._hosts.setdefault(host, []).append(state)
+            self.admitted += 1
         return state
 
     def remove(self, username: str) -> AccountState | None:
         """Take an account out of the live ones (no new logins); None if there is none of that name."""
         with self.lock:
-            return self._live.pop(username, None)
+            state = self._live.pop(username, None)
+            if state is not None:
+                self.admitted -= 1
+            return state
 
     def forget(self, host: str) -> list[AccountState]:
         """`host` is done: every account it had leaves the live ones (no new logins) and its

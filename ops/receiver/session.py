@@ -40,9 +40,12 @@ class Gate:
             return "too many failed logins from this address"
         limit = self.limits.max_unauthenticated
         if limit is not None:
-            # Never below the number of accounts: every appliance of a run may log in at once
-            # (a burst of connections all wait for their key exchange together).
-            limit = max(limit, len(self.accounts))
+            # Never below the number of the run's accounts: every appliance of a run may log in at
+            # once (a burst of connections all wait for their key exchange together). Finished hosts
+            # count too (Accounts.admitted): their accounts are forgotten to keep memory bounded, and
+            # the limit must not shrink under the hosts still to come (1,000 hosts at forks 200
+            # were refused near the end when it did).
+            limit = max(limit, self.accounts.admitted)
             if len(self.unauthenticated) >= limit:
                 return f"{limit} connections are already waiting to log in"
         self.sessions.add(session)
