@@ -28,9 +28,10 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def has_control(text: str) -> bool:
-    """Whether `text` holds a C0 control character (line breaks and tab included) or DEL: such text
-    cannot be one line typed at an appliance, nor a value written into a unit file or a header."""
-    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+    """Whether `text` holds a control character, C0 (line breaks and tab included), DEL or C1
+    (NEL, the 8-bit CSI), or a Unicode line or paragraph separator: such text cannot be one line
+    typed at an appliance, nor a value written into a unit file or a header."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029" for c in text)
 
 
 def inert(text: object) -> str:

@@ -108,3 +108,18 @@ def test_the_network_status_csv_is_inert_in_a_spreadsheet(tmp_path: Path) -> Non
         cells = [value for row in csv.reader(handle) for value in row]
     assert any("HYPERLINK" in value for value in cells)
     assert not any(value.startswith(("=", "+", "@")) for value in cells)
+
+
+@pytest.mark.parametrize("sep", ["\x85", "\x9b", "\u2028", "\u2029", "\n", "\x7f"])
+def test_c1_controls_and_unicode_line_separators_are_never_typed_or_written(sep: str, tmp_path: Path) -> None:
+    """Found by trying them by hand: NEL, the 8-bit CSI and U+2028/2029 passed as "one line"."""
+    from ops.schedule import ScheduleError, make_schedule
+    from ops.session.channel import _typeable
+    from ops.textsafe import has_control
+
+    assert has_control(f"show status{sep}utils service restart Cisco Tomcat")
+    assert not has_control("show status é 中文 \u200e")
+    with pytest.raises(ValueError, match="refusing to type"):
+        _typeable(f"show status{sep}y", "a command")
+    with pytest.raises(ScheduleError):
+        make_schedule(tmp_path / "pb.yaml", "1h", inventory=tmp_path / "inventory.yaml", user=f"ops{sep}root")
