@@ -265,6 +265,7 @@ def test_a_finished_host_leaves_only_its_counts_behind(tmp_path: Path) -> None:
     assert read_report(run_dir).hosts.keys() == report.hosts.keys()
 
 
+@pytest.mark.timeout(600)  # tracemalloc slows the lab runs several times over; 120 s was hit on a loaded machine
 def test_heap_growth_per_finished_host_is_small(tmp_path: Path) -> None:
     """Hosts one at a time (forks 1): what the runner's and receiver's heap grows by between the
     second host's end and the last's is what the finished hosts left behind (the labs run in this
