@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import os
 from typing import Any
 
 import pytest
@@ -48,6 +49,20 @@ def _entry_point() -> None:
 
     sshpatches.apply()
     install()
+
+
+@pytest.fixture(autouse=True)
+def _umask_per_test() -> Iterator[None]:
+    """A run in-process tightens the process umask (ops.fileio.private_umask) and may share with the
+    group: both undone after each test, so no test sees what an earlier one in the worker left."""
+    from ops import fileio
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    group = fileio._group
+    yield
+    os.umask(mask)
+    fileio._group = group
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,15 @@ def _new_file_mode() -> int:
     """The mode a new file gets under this process's umask (another test in the worker may have set a private one)."""
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return 0o644 & ~mask
+
+
+def _new_dir_mode() -> int:
+    """The mode a directory the receiver makes gets under this process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o755 & ~mask
+
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -190,7 +198,7 @@ def test_times_are_honoured_modes_and_sizes_are_not() -> None:
                 asyncssh.FX_OP_UNSUPPORTED, "changing a file's size is not allowed")
             f, d = os.stat(tmp / "h" / "f.log"), os.stat(tmp / "h" / "d")
             assert (stat.S_IMODE(f.st_mode), f.st_atime, f.st_mtime) == (_new_file_mode(), 1_000_000, 2_000_000)
-            assert (stat.S_IMODE(d.st_mode), d.st_atime, d.st_mtime) == (0o755, 3_000_000, 4_000_000)
+            assert (stat.S_IMODE(d.st_mode), d.st_atime, d.st_mtime) == (_new_dir_mode(), 3_000_000, 4_000_000)
             assert (await sftp.stat("f.log")).mtime == 2_000_000
             assert (await sftp.lstat("d")).mtime == 4_000_000
             assert (tmp / "h" / "f.log").read_bytes() == b"data"
