@@ -15,21 +15,17 @@ The tar.gz is written to a temporary name and renamed, so a reader never sees ha
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
-import os
 import re
 import tarfile
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ops.fileio import file_mode, write_atomic
+from ops.fileio import atomic_binary, write_atomic
 from ops.secrets import mask
 from ops.textsafe import inert_line
 
@@ -195,24 +191,6 @@ class _HashingWriter:
     def write(self, data: bytes) -> int:
         self.sha.update(data)
         return self.raw.write(data)
-
-
-@contextlib.contextmanager
-def atomic_binary(out: Path) -> Iterator[BinaryIO]:
-    """A binary file that appears at `out` whole (written to a temporary name beside it, flushed to
-    disk, made private, renamed) or not at all."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            yield raw
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _write_tar(out: Path, run_id: str, index: bytes, members: list[tuple[Member, Path | bytes]]) -> str:

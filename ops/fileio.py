@@ -9,11 +9,15 @@ world-readable, whatever the umask.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, Any, BinaryIO, TextIO, cast
 
-__all__ = ["dir_mode", "file_mode", "private_umask", "share_with_group", "write_atomic"]
+__all__ = ["atomic_binary", "atomic_text", "dir_mode", "file_mode", "private_umask", "share_with_group",
+           "write_atomic"]
 
 _group = os.environ.get("OPS_GROUP_READABLE", "") not in ("", "0")
 
@@ -41,13 +45,13 @@ def private_umask() -> int:
     return old
 
 
-def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    """Write a file so that readers see the old content or the new, never half of it (mode: private)."""
+@contextlib.contextmanager
+def _atomic(path: Path, opener: Callable[[int], IO[Any]], mode: int | None) -> Iterator[IO[Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with opener(fd) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, file_mode() if mode is None else mode)
@@ -55,3 +59,22 @@ def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_text(path: Path, mode: int | None = None) -> contextlib.AbstractContextManager[TextIO]:
+    """A UTF-8 text file that appears at `path` whole (written to a temporary name beside it,
+    flushed to disk, made private or `mode`, renamed) or not at all: readers see the old content or
+    the new, never half of it."""
+    return cast("contextlib.AbstractContextManager[TextIO]",
+                _atomic(path, lambda fd: os.fdopen(fd, "w", encoding="utf-8"), mode))
+
+
+def atomic_binary(path: Path, mode: int | None = None) -> contextlib.AbstractContextManager[BinaryIO]:
+    """As `atomic_text`, for bytes."""
+    return cast("contextlib.AbstractContextManager[BinaryIO]", _atomic(path, lambda fd: os.fdopen(fd, "wb"), mode))
+
+
+def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Write a file so that readers see the old content or the new, never half of it (mode: private)."""
+    with atomic_text(path, mode) as handle:
+        handle.write(text)

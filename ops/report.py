@@ -19,7 +19,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ops.fileio import file_mode
+from ops.fileio import atomic_text
 from ops.secrets import mask
 from ops.textsafe import inert
 
@@ -272,26 +271,16 @@ def write_report(run_dir: Path, report: RunReport) -> Path:
     """Write report.json atomically (readers see the old report or the new), private, one host at
     a time (`report_parts`): a 1,000-host report is never one string in memory."""
     path = run_dir / "report.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            try:
-                for part in report_parts(report, fallback=False):
-                    handle.write(part)
-            except orjson.JSONEncodeError:  # written again by the stdlib's encoder, whole
-                handle.seek(0)
-                handle.truncate()
-                for part in report_parts(report, fallback=True):
-                    handle.write(part)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_text(path) as handle:
+        try:
+            for part in report_parts(report, fallback=False):
+                handle.write(part)
+        except orjson.JSONEncodeError:  # written again by the stdlib's encoder, whole
+            handle.seek(0)
+            handle.truncate()
+            for part in report_parts(report, fallback=True):
+                handle.write(part)
+        handle.write("\n")
     return path
 
 

@@ -52,6 +52,7 @@ import httpx
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from ops.fileio import atomic_binary
 from ops.secrets import Secret, mask, register_basic_auth
 from ops.units import human_bytes
 
@@ -218,8 +219,6 @@ def encrypt_file(source: Path, target: Path, passphrase: Secret, *, iterations: 
     material = hashlib.pbkdf2_hmac("sha256", passphrase.reveal().encode("utf-8"), salt, iterations, dklen=48)
     encryptor = Cipher(algorithms.AES(material[:32]), modes.CBC(material[32:])).encryptor()
     padder = padding.PKCS7(128).padder()
-    from ops.bundle import atomic_binary
-
     with atomic_binary(target) as out, source.open("rb") as handle:
         out.write(b"Salted__" + salt)
         while chunk := handle.read(CHUNK):
