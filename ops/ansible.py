@@ -155,7 +155,7 @@ def looks_like_ini(path: Path) -> bool:
             head = handle.read(65536)
     except OSError:
         return False
-    if any(SECTION_RE.match(line.strip()) for line in head.splitlines()):
+    if any(SECTION_RE.fullmatch(line.strip()) for line in head.splitlines()):
         return True
     # Only host lines (`fin-a ansible_host=10.1.1.10`): words, no YAML mapping keys.
     lines = [ln.strip() for ln in head.splitlines() if ln.strip() and not ln.strip().startswith(("#", ";"))]
@@ -258,7 +258,7 @@ def _read_ini(inv: _Inventory, path: Path) -> None:
         if not line or line[0] in "#;":
             continue
         where = (str(path), number)
-        header = SECTION_RE.match(line)
+        header = SECTION_RE.fullmatch(line)
         if header:
             section, kind = header.group(1), header.group(2) or "hosts"
             if kind not in ("hosts", "vars", "children"):
@@ -332,7 +332,7 @@ def expand_pattern(pattern: str) -> list[tuple[str, int | None]]:
     """`fin[01:03].lab:2222` -> [("fin01.lab", 2222), ...]: Ansible's host ranges and host:port."""
     port: int | None = None
     outside = re.sub(r"\[[^\]]*\]", "", pattern)  # a range's ':' is not a port's
-    match = re.search(r":(\d+)$", pattern)
+    match = re.search(r":(\d+)\Z", pattern)
     if match and outside.count(":") == 1:
         pattern, port = pattern[:match.start()], int(match.group(1))
     names = [pattern]

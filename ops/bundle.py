@@ -31,7 +31,7 @@ from ops.textsafe import inert_line
 
 SECRET_FILES = {"ui-password-TEMPORARY.txt": "a live admin UI password (ui_password_reset's fallback); "
                                              "never leaves this machine"}
-_PART_RE = re.compile(r"\.part-[0-9a-f]+$")
+_PART_RE = re.compile(r"\.part-[0-9a-f]+\Z")
 _TEMP_RES = (re.compile(r"^\..+\.tmp(-[0-9a-f]+)?$"), re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$"))
 INDEX = "BUNDLE.txt"
 
@@ -65,7 +65,7 @@ def _excluded_reason(path: Path, rel: str) -> str | None:
         return SECRET_FILES[name]
     if _PART_RE.search(name):
         return "receiver temporary upload (incomplete transfer)"
-    if any(r.match(name) for r in _TEMP_RES):
+    if any(r.fullmatch(name) for r in _TEMP_RES):
         return "temporary file of an interrupted write"
     if path.is_symlink():
         return "symbolic link (not followed)"
@@ -249,7 +249,7 @@ def command(args: Any, run_dir: Path, out: Any = None, err: Any = None, console:
     token = passphrase = None
     from ops.upload import CASE_RE
 
-    if upload_case and not CASE_RE.match(upload_case):
+    if upload_case and not CASE_RE.fullmatch(upload_case):
         print(f"bundle: --upload {upload_case!r}: a TAC case number is digits (such as 694123456)", file=err)
         return 2
     try:

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ops.textsafe import inert
+
 if TYPE_CHECKING:
     from ops.inventory import Inventory
     from ops.playbook import Playbook
@@ -136,7 +138,7 @@ def _extra_vars(values: list[str]) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ValueError(f"{where}: extra vars are a mapping of names to values")
         for key in data:
-            if not isinstance(key, str) or not VAR_NAME_RE.match(key):
+            if not isinstance(key, str) or not VAR_NAME_RE.fullmatch(key):
                 raise ValueError(f"{where}: {key!r} is not a variable name (letters, digits and '_')")
         merged.update(data)
     return merged
@@ -176,7 +178,8 @@ def _positive(text: str) -> int:
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    """An error for the admin's terminal: what came from outside in it is shown, never run (ops.textsafe)."""
+    print(inert(text), file=sys.stderr)
 
 
 class _ReaderGone:

@@ -63,7 +63,7 @@ def handle(args: argparse.Namespace) -> int:
     try:
         inventory = load_inventory(args.inventory)
     except InputError as exc:
-        print(str(exc), file=sys.stderr)
+        print(inert(str(exc)), file=sys.stderr)
         return EXIT_ERROR
     try:
         if args.finesse_command == "export":

@@ -131,7 +131,7 @@ class HostFields(_Strict):
     @field_validator("host_key")
     @classmethod
     def _policy(cls, value: str | None) -> str | None:
-        if value is not None and value not in (STRICT, ACCEPT_NEW) and not FINGERPRINT_RE.match(value):
+        if value is not None and value not in (STRICT, ACCEPT_NEW) and not FINGERPRINT_RE.fullmatch(value):
             raise ValueError("host_key is 'strict', 'accept-new' or a pinned 'SHA256:...' fingerprint")
         return value
 
@@ -327,7 +327,7 @@ def load_inventory(path: Path) -> Inventory:
             memberships.setdefault(host, []).append(group)
     hosts: dict[str, Host] = {}
     for name, fields in model.hosts.items():
-        if not NAME_RE.match(name) or len(name) > MAX_HOST_NAME:
+        if not NAME_RE.fullmatch(name) or len(name) > MAX_HOST_NAME:
             problems.append(doc.problem(("hosts", name), f"host names use letters, digits, '.', '_' and '-', "
                                                         f"at most {MAX_HOST_NAME} characters"))
             continue

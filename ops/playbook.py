@@ -122,7 +122,7 @@ def _step(doc: Document, index: int, raw: Any, problems: list[Problem]) -> Step 
     if not actions:
         problems.append(doc.problem(loc, f"the step has no action (one of {', '.join(sorted(ACTIONS))})"))
     register = raw.get("register")
-    if register is not None and (not isinstance(register, str) or not VAR_NAME_RE.match(register)):
+    if register is not None and (not isinstance(register, str) or not VAR_NAME_RE.fullmatch(register)):
         problems.append(doc.problem(loc + ("register",), "register takes a variable name"))
     ignore = raw.get("ignore_errors", False)
     if not isinstance(ignore, bool):
@@ -193,7 +193,7 @@ def _tags(doc: Document, loc: tuple[str | int, ...], value: Any, problems: list[
     if value is None:
         return []
     items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(t, str) and TAG_RE.match(t) for t in items):
+    if not isinstance(items, list) or not all(isinstance(t, str) and TAG_RE.fullmatch(t) for t in items):
         problems.append(doc.problem(loc + ("tags",), "tags is a word or a list of words, e.g. tags: [logs, daily]"))
         return []
     return list(dict.fromkeys(items))
@@ -208,7 +208,7 @@ def load_playbook(path: Path, inventory: Inventory | None = None,
     header = validate(doc, PlaybookHeader)
     problems: list[Problem] = []
     for key in header.vars:
-        if not VAR_NAME_RE.match(str(key)):
+        if not VAR_NAME_RE.fullmatch(str(key)):
             problems.append(doc.problem(("vars", key), "variable names are letters, digits and '_'"))
     steps: list[Step] = []
     names: dict[str, int] = {}

@@ -21,7 +21,7 @@ _METRICS_HELP = ("write a Prometheus text file for node_exporter's textfile coll
 
 def parse_since(text: str) -> timedelta:
     """`30d`, `12h`, `90m`, `2w` as a timedelta (as an argparse type, a bad value is exit 2)."""
-    match = _SINCE.match(text)
+    match = _SINCE.fullmatch(text)
     if not match or float(match.group(1)) <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: an age such as 30d, 12h, 90m or 2w")
     return timedelta(seconds=float(match.group(1)) * _UNIT[match.group(2).lower()])

@@ -38,7 +38,7 @@ USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
 
 
 def parse_every(text: str) -> Interval:
-    match = EVERY_RE.match(text)
+    match = EVERY_RE.fullmatch(text)
     if not match:
         raise ScheduleError(f"--every {text!r}: use minutes, hours or a day, e.g. 15m, 1h, 6h, 1d")
     count, unit = int(match.group(1)), match.group(2)[0]
@@ -103,10 +103,10 @@ def make_schedule(playbook: Path, every: str, *, inventory: Path, name: str | No
         if value is not None and has_control(str(value)):
             raise ScheduleError(f"{flag} {str(value)[:60]!r}: a line break or control character would inject "
                                 "lines into the unit file or the crontab")
-    if user is not None and not USER_RE.match(user):
+    if user is not None and not USER_RE.fullmatch(user):
         raise ScheduleError(f"--user {user!r}: a user name is letters, digits, '.', '_' and '-'")
     unit = name or f"ops-{playbook.stem}"
-    if not UNIT_NAME_RE.match(unit):
+    if not UNIT_NAME_RE.fullmatch(unit):
         raise ScheduleError(f"--name {unit!r}: letters, digits, '.', '_' and '-'")
     workdir = (workdir or Path.cwd()).absolute()
     book, inv = playbook.absolute(), inventory.absolute()

@@ -183,7 +183,7 @@ CMD_TIMEOUT = 120.0  # seconds a cmd: reference's command may take (it may ask f
 
 
 def is_reference(text: str) -> bool:
-    match = _REFERENCE_RE.match(text)
+    match = _REFERENCE_RE.fullmatch(text)
     return match is not None and (match.group(1) == "prompt" or bool(match.group(2)))
 
 
@@ -200,7 +200,7 @@ def resolve(reference: str, *, base_dir: Path | None = None,
 
     The error never contains a value, only the reference.
     """
-    match = _REFERENCE_RE.match(reference)
+    match = _REFERENCE_RE.fullmatch(reference)
     if not match or (match.group(1) != "prompt" and not match.group(2)):
         raise SecretError(f"not a secret reference: {reference!r} (use {REFERENCE_FORMS})")
     kind, arg = match.group(1), match.group(2) or ""

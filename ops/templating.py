@@ -752,7 +752,7 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, SecurityError):
         return f"refused by the sandbox: {exc}"
     if isinstance(exc, UndefinedError):
-        match = _UNDEFINED_RE.match(str(exc.message))
+        match = _UNDEFINED_RE.fullmatch(str(exc.message))
         return f"undefined variable {match.group(1)!r}" if match else str(exc.message)
     if isinstance(exc, (RecursionError, MemoryError)):
         return "nested too deeply"
@@ -831,7 +831,7 @@ _WHOLE_TEMPLATE_RE = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
 def _condition_source(expression: str) -> str:
     """A `when:` is a bare expression. `{{ expr }}` on its own is taken as `expr` (Ansible warns about it);
     templates inside a larger expression are refused."""
-    whole = _WHOLE_TEMPLATE_RE.match(expression)
+    whole = _WHOLE_TEMPLATE_RE.fullmatch(expression)
     if whole and "{{" not in whole.group(1) and "}}" not in whole.group(1):
         return whole.group(1)
     if "{{" in expression or "{%" in expression:

@@ -40,8 +40,9 @@ def inert(text: object) -> str:
 
 
 def inert_line(text: object) -> str:
-    """`inert`, with newlines shown too: for one-line places (a live table cell, a CSV field)."""
-    return inert(text).replace("\n", "\\n")
+    """`inert`, with line breaks shown too (newline, and the Unicode line and paragraph separators):
+    for one-line places (a live table cell, a CSV field, one problem of many)."""
+    return inert(text).replace("\n", "\\n").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def cell(value: object) -> object:

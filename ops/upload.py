@@ -142,7 +142,7 @@ def upload(path: Path, case: str, token: Secret, *, base_url: str = CXD_URL, ca_
     """PUT `path` to `<base_url><file name>` as case `case` with `token`; each failed attempt (a
     dropped connection, a timeout, a 5xx answer) starts again from the first byte, `retries` times
     at most, waiting `backoff` seconds, then twice that, and so on. 401/403 are never retried."""
-    if not CASE_RE.match(case):
+    if not CASE_RE.fullmatch(case):
         raise UploadError(f"{case!r} is not a TAC case number (digits, such as 694123456)", refused=True)
     register_basic_auth(case, token)
     name = path.name

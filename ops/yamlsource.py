@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ops.textsafe import inert_line
+
 Loc = tuple[str | int, ...]
 MAX_FILE_BYTES = 2 * 1024 * 1024
 # What a document may expand to, aliases followed (a few hundred bytes of nested aliases expand
@@ -33,10 +35,13 @@ class Problem:
     column: int | None = None  # for YAML syntax errors: where on the line the parser stopped
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
+        # One line each, and data, never markup: a key or a file name from the input may hold a
+        # line break or an escape sequence (`hosts."fin1\e[2J"`); shown as escapes.
+        where = f"{inert_line(self.file)}:{self.line}" if self.line else inert_line(self.file)
         if self.line and self.column:
             where += f":{self.column}"
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        message = inert_line(self.message)
+        return f"{where}: {inert_line(self.key)}: {message}" if self.key else f"{where}: {message}"
 
 
 @dataclass

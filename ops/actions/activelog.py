@@ -66,7 +66,7 @@ def _abstime(value: Any) -> datetime:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if ABSTIME_RE.match(text):
+        if ABSTIME_RE.fullmatch(text):
             return datetime.strptime(text, ABSTIME_FORMAT)
         try:
             return datetime.fromisoformat(text)

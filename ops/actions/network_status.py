@@ -45,7 +45,7 @@ class NetworkStatusArgs(Args):
     @field_validator("save_as")
     @classmethod
     def _slug(cls, value: str | None) -> str | None:
-        if value is not None and not SLUG_RE.match(value):
+        if value is not None and not SLUG_RE.fullmatch(value):
             raise ValueError("save_as is a file name part: letters, digits, '.', '_' and '-'")
         return value
 

@@ -84,7 +84,7 @@ def _walk(directory: str, prefix: str, found: list[LogFile]) -> None:
 
 def parse_abstime(text: str) -> datetime:
     """Parse a VOS abstime value `hh:mm:MM/DD/YY` (e.g. `18:00:10/20/13`) into a naive datetime."""
-    m = _ABSTIME_RE.match(text.strip())
+    m = _ABSTIME_RE.fullmatch(text.strip())
     if not m:
         raise ValueError(f"invalid abstime {text!r}: expected hh:mm:MM/DD/YY, e.g. 18:00:10/20/13")
     hour, minute, month, day, year = (int(g) for g in m.groups())

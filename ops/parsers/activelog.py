@@ -80,7 +80,7 @@ def parse_file_list(text: str) -> list[ListedEntry]:
     """Rows like `15 Sep,2016 09:07:48 <dir> desktop` and `15 Sep,2016 09:07:48 12,345 x.log`."""
     entries = []
     for line in text.splitlines():
-        match = LIST_RE.match(line)
+        match = LIST_RE.fullmatch(line)
         if not match:
             continue
         stamp, size, name = match.groups()

@@ -18,7 +18,7 @@ from ops.parsers.xml import ParseError, local_name, parse_xml
 __all__ = ["id_from_uri", "parse_api_errors", "parse_contacts", "parse_phone_books", "parse_reason_codes",
            "parse_team", "parse_teams", "parse_wrap_up_reasons"]
 
-_ID_RE = re.compile(r"/([^/]+)/?$")
+_ID_RE = re.compile(r"/([^/]+)/?\Z")
 
 
 _document = document  # the Finesse XML root check, shared with ops.parsers.finesse

@@ -90,7 +90,7 @@ def parse_row(line: str) -> Connection | None:
     pid: int | None = None
     program: str | None = None
     # netstat cuts the program column at a fixed width, so it may hold spaces: `30211/sshd: admin [`.
-    match = PROGRAM_RE.match(" ".join(rest)) if rest else None
+    match = PROGRAM_RE.fullmatch(" ".join(rest)) if rest else None
     if match and match.group(1):
         pid, program = int(match.group(1)), match.group(2)
     local_host, local_port = split_endpoint(local)

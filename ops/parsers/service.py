@@ -25,7 +25,7 @@ def parse_status_lines(text: str) -> list[ServiceStatus]:
     """Every `Name[STATE]` line, in order (repeats kept)."""
     found = []
     for line in text.splitlines():
-        match = STATUS_RE.match(line)
+        match = STATUS_RE.fullmatch(line)
         if match:
             found.append(ServiceStatus(match["name"], match["state"].strip(), match["note"]))
     return found

@@ -240,7 +240,7 @@ class Receiver:
         """Create a fresh login for `host`, jailed in `directory` (default root/<host>)."""
         if not host:
             raise ReceiverError("an account needs a host name")
-        if directory is None and not _HOST_RE.match(host):
+        if directory is None and not _HOST_RE.fullmatch(host):
             raise ReceiverError(f"host name {host!r} cannot be a directory name; pass directory=")
         target = Path(directory) if directory is not None else self.root / host
         target.mkdir(parents=True, exist_ok=True)

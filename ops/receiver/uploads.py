@@ -49,7 +49,7 @@ _PART_RE = re.compile(r"^\..*\.part-[0-9a-f]{12}$", re.S)
 
 def is_temp_name(name: str) -> bool:
     """Whether `name` has the shape of an upload's temporary name (hidden from and refused to clients)."""
-    return _PART_RE.match(name) is not None
+    return _PART_RE.fullmatch(name) is not None
 
 
 def _temp_path(local: str) -> str:

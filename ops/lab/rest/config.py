@@ -149,7 +149,7 @@ def _uris(req: Request, root: str, child: str) -> list[int]:
     ids = []
     for item in _body(req, root).findall(child):
         uri = _text(item, "uri") or ""
-        match = re.search(r"/(\d+)/?$", uri)
+        match = re.search(r"/(\d+)/?\Z", uri)
         if match is None:
             raise ConfigError(400, "Bad Request", f"each <{child}> needs the <uri> of an existing one", uri)
         ids.append(int(match.group(1)))
@@ -301,7 +301,7 @@ def _not_allowed(req: Request) -> ConfigError:
 
 
 def matches(path: str) -> re.Match[str] | None:
-    return ROUTES.match(path)
+    return ROUTES.fullmatch(path)
 
 
 def handle(state: RestState, node: Node, req: Request, route: re.Match[str],

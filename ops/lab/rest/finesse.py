@@ -184,7 +184,7 @@ def handle(lab: LabAppliance, state: RestState, node: Node, req: Request) -> Rep
         if not (_team_member(lab, state, req, team) if team else _admin(lab, req)):
             return UNAUTHORIZED
         return config.handle(state, node, req, route, lambda fresh, key: _cached(state, node, req, fresh, key))
-    user = USER_RE.match(path)
+    user = USER_RE.fullmatch(path)
     if user:
         with state.lock:
             agent = state.agents.get(user.group(1))
