@@ -11,7 +11,7 @@ from pathlib import Path
 
 __all__ = ["add_bundle_arguments", "add_report_arguments", "add_run_arguments", "parse_since"]
 
-_SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.I)
+_SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.I | re.ASCII)
 _UNIT = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 _METRICS_HELP = ("write a Prometheus text file for node_exporter's textfile collector (atomically; private unless "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ops.textsafe import has_control
 
-EVERY_RE = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$")
+EVERY_RE = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$", re.ASCII)
 UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 

@@ -62,7 +62,7 @@ __all__ = ["CXD_URL", "OPENSSL_ITERATIONS", "UploadError", "UploadResult", "case
 CXD_URL = "https://cxd.cisco.com/home/"
 OPENSSL_ITERATIONS = 600_000
 CHUNK = 1 << 20
-CASE_RE = re.compile(r"^\d{6,12}$")  # TAC case (SR) numbers are digits: 9 today
+CASE_RE = re.compile(r"^\d{6,12}$", re.ASCII)  # TAC case (SR) numbers are digits: 9 today
 
 
 class UploadError(Exception):

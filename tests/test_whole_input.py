@@ -171,3 +171,30 @@ def test_one_line_text_shows_the_unicode_line_separators_as_escapes() -> None:
     from ops.textsafe import inert_line
 
     assert inert_line("a\u2028b\u2029c\nd") == "a\\u2028b\\u2029c\\nd"
+
+
+@pytest.mark.parametrize("what", ["tac-case", "abstime", "every", "since"])
+def test_digits_are_ascii_digits(what: str) -> None:
+    """`\\d` in Python matches any Unicode digit: a TAC case of Arabic-Indic digits was taken whole
+    (and put into an upload's URL), `--every ٥m` and `--since ٣٠d` too. Digits here are 0-9."""
+    import argparse
+
+    from ops.actions.activelog import _abstime
+    from ops.reportflags import parse_since
+    from ops.schedule import ScheduleError, parse_every
+    from ops.upload import CASE_RE
+
+    if what == "tac-case":
+        arabic_indic = "".join(chr(0x660 + int(d)) for d in "694123456")
+        assert CASE_RE.fullmatch("694123456") and not CASE_RE.fullmatch(arabic_indic)
+    elif what == "abstime":
+        with pytest.raises(ValueError, match="is not a time: use hh:mm:MM/DD/YY"):
+            _abstime("\u0661\u0668:00:10/20/13")
+    elif what == "every":
+        assert parse_every("5m").seconds == 300
+        with pytest.raises(ScheduleError, match="use minutes, hours or a day"):
+            parse_every("\u0665m")
+    else:
+        assert parse_since("30d").days == 30
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_since("\u0663\u0660d")

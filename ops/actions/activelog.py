@@ -29,7 +29,7 @@ from ops.timezones import ZoneName, zone
 
 UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400, "months": 30 * 86400}
 RELTIME_UNITS = tuple(UNIT_SECONDS)
-ABSTIME_RE = re.compile(r"^\d{1,2}:\d{2}:\d{1,2}/\d{1,2}/\d{2}$")
+ABSTIME_RE = re.compile(r"^\d{1,2}:\d{2}:\d{1,2}/\d{1,2}/\d{2}$", re.ASCII)
 ABSTIME_FORMAT = "%H:%M:%m/%d/%y"
 
 

@@ -29,7 +29,7 @@ RELTIME_UNITS: dict[str, int] = {
     "months": 30 * 86400,
 }
 
-_ABSTIME_RE = re.compile(r"^(\d{1,2}):(\d{2}):(\d{1,2})/(\d{1,2})/(\d{2})$")
+_ABSTIME_RE = re.compile(r"^(\d{1,2}):(\d{2}):(\d{1,2})/(\d{1,2})/(\d{2})$", re.ASCII)
 _GLOB_CHARS = set("*?[")
 
 
