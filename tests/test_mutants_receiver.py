@@ -21,7 +21,7 @@ import pytest
 
 from ops.receiver import ManifestEntry, Receiver, jail, uploads
 from ops.receiver.accounts import Accounts
-from tests.test_receiver import all_files, connect, run, sftp_session
+from tests.test_receiver import all_files, connect, eventually, run, sftp_session
 
 
 def _new_file_mode() -> int:
@@ -887,3 +887,128 @@ def test_the_write_gap_counts_every_byte_sent_for_the_file() -> None:
             eng.write(upload, 400, b"d")
 
     with_tmp(body)
+
+
+# -- survivors of the quiet rerun (2026-12-01, evening) ---------------------------------------------
+
+def test_a_handle_of_an_aborted_upload_or_of_nothing_is_refused_with_its_reason() -> None:
+    """fstat, fsetstat and statvfs on a handle go through `_fd`: an aborted upload and a handle that
+    is neither an upload nor a read handle each fail with their own reason."""
+    async def body(tmp: Path) -> None:
+        _accounts, eng, state = engine(tmp)
+        upload = eng.begin(state, "f.log", str(tmp / "f.log"), read=False, append=False)
+        assert jail.JailedSFTPServer._fd(upload) == upload.fd
+        eng.abort(upload)
+        with pytest.raises(asyncssh.SFTPFailure) as info:
+            jail.JailedSFTPServer._fd(upload)
+        assert (info.value.code, info.value.reason) == (asyncssh.FX_FAILURE, "upload was aborted")
+        with pytest.raises(asyncssh.SFTPFailure) as info:
+            jail.JailedSFTPServer._fd(object())
+        assert (info.value.code, info.value.reason) == (asyncssh.FX_FAILURE, "invalid handle")
+
+    with_tmp(body)
+
+
+def test_an_sftp_session_that_ends_with_a_file_open_aborts_it_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client's SFTP session ends (its channel closes) while the connection stays up: the file
+    it never closed is aborted then, its temporary file removed, not left until the connection goes.
+    asyncssh closes a session's open handles before it calls `exit()` (and the jail aborts a close
+    made during that teardown); `exit()` aborts on its own too, whatever asyncssh does first."""
+    servers: list[jail.JailedSFTPServer] = []
+    real_init = jail.JailedSFTPServer.__init__
+
+    def recording(self: jail.JailedSFTPServer, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        servers.append(self)
+
+    monkeypatch.setattr(jail.JailedSFTPServer, "__init__", recording)
+
+    async def body(tmp: Path) -> None:
+        async with Receiver(tmp) as receiver:
+            account = receiver.add_account("h")
+            async with await connect(receiver, account) as conn:
+                sftp = await conn.start_sftp_client()
+                fh = await sftp.open("f.log", "wb")
+                await fh.write(b"never closed")
+                assert any(".part-" in name for name in all_files(tmp))
+                sftp.exit()
+                await sftp.wait_closed()
+                assert await eventually(lambda: all_files(tmp) == []), all_files(tmp)
+                assert receiver.manifest("h") == []
+                # exit() alone, with a file open:
+                sftp = await conn.start_sftp_client()
+                fh = await sftp.open("g.log", "wb")
+                await fh.write(b"open")
+                servers[-1].exit()
+                assert all_files(tmp) == [] and receiver.manifest("h") == []
+                with pytest.raises(asyncssh.SFTPError):
+                    await fh.close()
+                sftp.exit()
+
+    with_tmp(body)
+
+
+def test_abort_all_finishes_when_a_write_in_a_worker_thread_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(fd: int, data: Any, offset: int) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+    async def body(tmp: Path) -> None:
+        accounts, eng, state = engine(tmp)
+        upload = eng.begin(state, "f.log", str(tmp / "f.log"), read=False, append=False)
+        monkeypatch.setattr(uploads.os, "pwrite", broken)
+        task = asyncio.ensure_future(eng.write(upload, 10, b"x" * (64 * 1024)))  # out of order, big: a thread
+        await asyncio.sleep(0)
+        assert upload.inflight is not None
+        await eng.abort_all()  # the failed write is waited for, not raised
+        assert all_files(tmp) == [] and accounts.stats("h") == (0, 0)
+        with pytest.raises(OSError):
+            await task
+
+    with_tmp(body)
+
+
+def test_the_engine_forgets_an_upload_once_it_is_committed_or_aborted() -> None:
+    """A long run's receiver holds no finished upload (issue 20: memory bounded by what is in flight)."""
+    async def body(tmp: Path) -> None:
+        _accounts, eng, state = engine(tmp)
+        kept = eng.begin(state, "a.log", str(tmp / "a.log"), read=False, append=False)
+        eng.write(kept, 0, b"a")
+        await finished(eng.finish(kept))
+        dropped = eng.begin(state, "b.log", str(tmp / "b.log"), read=False, append=False)
+        eng.abort(dropped)
+        assert eng._uploads == set()
+
+    with_tmp(body)
+
+
+def test_a_file_read_back_is_opened_without_following_a_link_and_is_not_inherited(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link swapped in after the path was checked is not followed (O_NOFOLLOW), and the handle's
+    descriptor does not leak into a process the toolkit starts (O_CLOEXEC)."""
+    async def body(tmp: Path) -> None:
+        async with Receiver(tmp) as receiver, sftp_session(receiver) as sftp:
+            async with sftp.open("f.log", "wb") as fh:
+                await fh.write(b"abc")
+            async with sftp.open("f.log", "rb") as fh:
+                inherited = [fd for fd in range(3, 1024) if _open_regular(fd, tmp / "h" / "f.log")]
+                assert inherited and not any(os.get_inheritable(fd) for fd in inherited)
+            (tmp / "outside.log").write_bytes(b"secret")
+            os.symlink(tmp / "outside.log", tmp / "h" / "link.log")
+            real = jail.JailedSFTPServer._resolve_nonroot
+
+            def after_the_check(self: Any, path: bytes) -> tuple[str, str]:
+                rel, _local = real(self, b"f.log")  # checked: a file; then swapped for the link
+                return rel, str(tmp / "h" / "link.log")
+
+            monkeypatch.setattr(jail.JailedSFTPServer, "_resolve_nonroot", after_the_check)
+            with pytest.raises(asyncssh.SFTPError):
+                await sftp.open("f.log", "rb")
+
+    with_tmp(body)
+
+
+def _open_regular(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samefile(f"/proc/self/fd/{fd}", path)
+    except OSError:
+        return False
