@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 from ops.fileio import atomic_binary, write_atomic
 from ops.secrets import mask
-from ops.textsafe import inert_line
+from ops.textsafe import inert, inert_line
 
 SECRET_FILES = {"ui-password-TEMPORARY.txt": "a live admin UI password (ui_password_reset's fallback); "
                                              "never leaves this machine"}
@@ -250,7 +250,7 @@ def command(args: Any, run_dir: Path, out: Any = None, err: Any = None, console:
     from ops.upload import CASE_RE
 
     if upload_case and not CASE_RE.fullmatch(upload_case):
-        print(f"bundle: --upload {upload_case!r}: a TAC case number is digits (such as 694123456)", file=err)
+        print(inert(f"bundle: --upload {upload_case!r}: a TAC case number is digits (such as 694123456)"), file=err)
         return 2
     try:
         if upload_case:
@@ -262,17 +262,17 @@ def command(args: Any, run_dir: Path, out: Any = None, err: Any = None, console:
         if encrypt and getattr(args, "passphrase", None):
             passphrase = resolve(args.passphrase)
     except SecretError as exc:
-        print(f"bundle: {exc}", file=err)
+        print(inert(f"bundle: {exc}"), file=err)
         return 2
     try:
         result = make_bundle(run_dir, getattr(args, "bundle_path", None))
     except BundleError as exc:
-        print(f"bundle: {exc}", file=err)
+        print(inert(f"bundle: {exc}"), file=err)
         return 1
     size = result.path.stat().st_size
-    print(f"{result.path} ({size} bytes, {len(result.members)} files"
-          + (f", {len(result.excluded)} left out: see BUNDLE.txt" if result.excluded else "") + ")", file=out)
-    print(f"{result.sha256_path}: {result.sha256}", file=out)
+    print(inert(f"{result.path} ({size} bytes, {len(result.members)} files"
+                + (f", {len(result.excluded)} left out: see BUNDLE.txt" if result.excluded else "") + ")"), file=out)
+    print(inert(f"{result.sha256_path}: {result.sha256}"), file=out)
     sent = result.path
     if encrypt:
         from ops.upload import decrypt_command, encrypt_file
@@ -282,10 +282,10 @@ def command(args: Any, run_dir: Path, out: Any = None, err: Any = None, console:
             passphrase = Secret.generate(32, "generated")
             secret_file = sent.with_name(sent.name + ".passphrase")
             write_atomic(secret_file, passphrase.reveal() + "\n", mode=0o600)
-            print(f"passphrase: in {secret_file} (0600); give it to the TAC engineer another way than the case "
-                  "(phone, a separate mail)", file=out)
+            print(inert(f"passphrase: in {secret_file} (0600); give it to the TAC engineer another way than the case "
+                        "(phone, a separate mail)"), file=out)
         encrypt_file(result.path, sent, passphrase)
-        print(f"{sent} (encrypted; decrypt: {decrypt_command(sent.name)})", file=out)
+        print(inert(f"{sent} (encrypted; decrypt: {decrypt_command(sent.name)})"), file=out)
     if not upload_case:
         return 0
     from ops.upload import CXD_URL, UploadError, case_note, upload
@@ -298,15 +298,15 @@ def command(args: Any, run_dir: Path, out: Any = None, err: Any = None, console:
     try:
         uploaded = upload(sent, upload_case, token, base_url=args.upload_url or CXD_URL, ca_bundle=args.ca_bundle,
                           retries=max(0, args.retries), backoff=max(0.0, args.retry_wait), console=console,
-                          say=lambda text: print(mask(text), file=err))
+                          say=lambda text: print(inert(mask(text)), file=err))
     except (UploadError, OSError) as exc:
-        print(f"upload: {mask(str(exc))}", file=err)
+        print(inert(f"upload: {mask(str(exc))}"), file=err)
         return 1
-    print(f"uploaded {uploaded.name} to {uploaded.url} (HTTP {uploaded.status}, attempt {uploaded.attempts})",
+    print(inert(f"uploaded {uploaded.name} to {uploaded.url} (HTTP {uploaded.status}, attempt {uploaded.attempts})"),
           file=out)
-    print("\nCase note:\n" + case_note(uploaded, upload_case, encrypted=encrypt,
-                                       what=f"A finesse-ops bundle of run {run_dir.name} (index in BUNDLE.txt)."
-                                       + (f" Before encryption: {result.path.name}, sha256 {result.sha256}."
-                                          if encrypt else "")),
+    print(inert("\nCase note:\n" + case_note(uploaded, upload_case, encrypted=encrypt,
+                                             what=f"A finesse-ops bundle of run {run_dir.name} (index in BUNDLE.txt)."
+                                             + (f" Before encryption: {result.path.name}, sha256 {result.sha256}."
+                                                if encrypt else ""))),
           file=out)
     return 0

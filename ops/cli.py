@@ -293,9 +293,9 @@ def _init(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     for name, source in items:
         write_atomic(target / name, source.read_text(encoding="utf-8"))
-    print(f"wrote {target / 'inventory.yaml'} (two lab appliances, a real node to fill in) and "
-          f"{len(items) - 1} playbooks in {target / 'playbooks'}")
-    print(f"next: cd {target} && ops run playbooks/pull-desktop-logs.yaml")
+    print(inert(f"wrote {target / 'inventory.yaml'} (two lab appliances, a real node to fill in) and "
+                f"{len(items) - 1} playbooks in {target / 'playbooks'}"))
+    print(inert(f"next: cd {target} && ops run playbooks/pull-desktop-logs.yaml"))
     return EXIT_OK
 
 
@@ -313,7 +313,7 @@ def _validate(args: argparse.Namespace) -> int:
             _err(f"{args.playbook}: {problem}")
         return EXIT_BAD_INPUT
     hosts = f", {len(playbook.targets)} host(s)" if inventory is not None else ""
-    print(f"{args.playbook}: ok ({len(playbook.steps)} steps{hosts})")
+    print(inert(f"{args.playbook}: ok ({len(playbook.steps)} steps{hosts})"))
     return EXIT_OK
 
 
@@ -343,12 +343,12 @@ def _run(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_BAD_INPUT
     if args.list_hosts:
-        print(f"play [{playbook.name}] ({len(playbook.targets)} hosts):")
+        print(inert(f"play [{playbook.name}] ({len(playbook.targets)} hosts):"))
         for host in playbook.targets:
-            print(f"  {inert(host.name)}")
+            print(inert(f"  {host.name}"))
         return EXIT_OK
     if args.list_steps:
-        print(f"play [{playbook.name}] ({len(playbook.steps)} steps):")
+        print(inert(f"play [{playbook.name}] ({len(playbook.steps)} steps):"))
         for step in playbook.steps:
             tags = f"  TAGS: [{', '.join(step.tags)}]" if step.tags else ""
             print(inert(f"  {step.name}  ({step.action.name}){tags}"))
@@ -396,7 +396,7 @@ def _run(args: argparse.Namespace) -> int:
     runner = Runner(playbook, inventory, options, on_event=progress.event)
     runner.on_ready = progress.start
     if not (args.quiet or args.json):
-        print(f"PLAY [{playbook.name}] on {len(playbook.targets)} host(s)", flush=True)
+        print(inert(f"PLAY [{playbook.name}] on {len(playbook.targets)} host(s)"), flush=True)
     interrupted = False
     from ops.preflight import PreflightError
     from ops.runner import ResumeError
@@ -434,9 +434,9 @@ def _run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print("\nRECAP")
         for line in recap_lines(report):
-            print(line)
+            print(inert(line))
         if not args.check:
-            print(f"\nrun directory: {options.output / report.run_id}")
+            print(inert(f"\nrun directory: {options.output / report.run_id}"))
     elif report.failed_hosts and not args.check and not interrupted:
         # -q prints only failures: say where their transcripts and report are.
         _err(f"run directory: {options.output / report.run_id}")
@@ -573,19 +573,19 @@ def _report(args: argparse.Namespace) -> int:
 
         from ops.report import recap_json
 
-        print(json.dumps(recap_json(report, run_dir, report.interrupted), ensure_ascii=True))
+        print(inert(json.dumps(recap_json(report, run_dir, report.interrupted), ensure_ascii=True)))
         return EXIT_FAILED if report.failed_hosts else EXIT_OK
-    print(f"PLAY [{report.playbook_name}] run {report.run_id}, started {report.started}, {report.duration_s} s"
-          + (" (interrupted)" if report.interrupted else "") + (" (check mode)" if report.check else ""))
+    print(inert(f"PLAY [{report.playbook_name}] run {report.run_id}, started {report.started}, {report.duration_s} s"
+                + (" (interrupted)" if report.interrupted else "") + (" (check mode)" if report.check else "")))
     print("\nRECAP")
     for line in recap_lines(report):
-        print(line)
+        print(inert(line))
     if args.html is not None:
         from ops.htmlreport import write_html
 
         path = Path(args.html) if args.html else run_dir / "report.html"
         write_html(report, path, run_dir)
-        print(f"\nHTML report: {path}")
+        print(inert(f"\nHTML report: {path}"))
     if args.metrics is not None:
         from ops.metrics import command as metrics_command
 
@@ -600,7 +600,7 @@ def _schema(args: argparse.Namespace) -> int:
 
     from ops.schema import SCHEMAS
 
-    print(json.dumps(SCHEMAS[args.kind](), indent=2))
+    print(inert(json.dumps(SCHEMAS[args.kind](), indent=2)))
     return EXIT_OK
 
 
@@ -622,7 +622,7 @@ def _schedule(args: argparse.Namespace) -> int:
     except ScheduleError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
-    print(render(schedule, args.user), end="")
+    print(inert(render(schedule, args.user)), end="")
     return EXIT_OK
 
 

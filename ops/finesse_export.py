@@ -70,7 +70,7 @@ def handle(args: argparse.Namespace) -> int:
             return asyncio.run(_export(inventory, args.host, args.output))
         return asyncio.run(_diff(inventory, args.source, args.target, args.prune))
     except (RestError, SecretError, StepFailed, LookupError, RuntimeError) as exc:
-        print(f"ops finesse {args.finesse_command}: {inert(mask(str(exc)))}", file=sys.stderr)
+        print(inert(f"ops finesse {args.finesse_command}: {inert(mask(str(exc)))}"), file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -83,7 +83,7 @@ async def _export(inventory: Inventory, name: str, output: Path | None) -> int:
         from ops.fileio import write_atomic
 
         write_atomic(output, text)
-        print(f"wrote {output}: the configuration of {name}'s cluster, read from {chosen.node.label}",
+        print(inert(f"wrote {output}: the configuration of {name}'s cluster, read from {chosen.node.label}"),
               file=sys.stderr)
     return EXIT_OK
 
@@ -93,7 +93,7 @@ async def _diff(inventory: Inventory, source: str, target: str, prune: bool) -> 
     desired = FinesseConfigArgs.model_validate({**desired_state(model), "prune": prune})
     changes = plan(desired, other)
     for line in changes.diff():
-        print(line)
+        print(inert(line))
     return EXIT_DIFFERENT if changes.changes or changes.kept else EXIT_OK
 
 

@@ -36,6 +36,7 @@ from ops.runfacts import (
     performance_metrics,
     port_clients,
 )
+from ops.textsafe import inert
 from ops.units import human_bytes
 
 __all__ = ["History", "RunSummary", "command", "load_history", "render_history", "summarize"]
@@ -456,21 +457,21 @@ def command(args: argparse.Namespace, out: Any = None, err: Any = None) -> int:
     err = err or sys.stderr
     output = Path(args.output)
     if not output.is_dir():
-        print(f"{output}: no such directory (--output: where the run directories are)", file=err)
+        print(inert(f"{output}: no such directory (--output: where the run directories are)"), file=err)
         return 2
     since = datetime.now(UTC) - args.since if getattr(args, "since", None) else None
     history = load_history(output, args.history or None, since)
     if not history.runs:
         which = f" of {args.history}" if args.history else ""
         when = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
-        print(f"no run{which}{when} with a readable report.json under {output}"
-              + (f" ({len(history.damaged)} damaged)" if history.damaged else ""), file=err)
+        print(inert(f"no run{which}{when} with a readable report.json under {output}"
+                    + (f" ({len(history.damaged)} damaged)" if history.damaged else "")), file=err)
         return 2
     html_arg = getattr(args, "html", None)
     path = Path(html_arg) if html_arg else output / "history.html"
     write_atomic(path, render_history(history))
-    print(f"history: {len(history.runs)} runs, {len(_host_names(history))} hosts"
-          + (f", {len(history.damaged)} damaged report(s) skipped" if history.damaged else "")
-          + f"\nHTML history: {path}", file=out)
+    print(inert(f"history: {len(history.runs)} runs, {len(_host_names(history))} hosts"
+                + (f", {len(history.damaged)} damaged report(s) skipped" if history.damaged else "")
+                + f"\nHTML history: {path}"), file=out)
     return 0
 

@@ -41,6 +41,7 @@ from ops.fileio import write_atomic
 from ops.history import load_history
 from ops.report import RunReport, read_report
 from ops.runfacts import METRICS, host_bytes, parse_time, performance_metrics, port_clients
+from ops.textsafe import inert
 
 __all__ = ["after_run", "command", "metrics_text", "newest_runs", "write_metrics"]
 
@@ -221,7 +222,7 @@ def after_run(args: argparse.Namespace, report: RunReport, output: Path, err: An
     try:
         write_metrics(path, [report], output)
     except OSError as exc:
-        print(f"cannot write the metrics file {path}: {exc.strerror or exc}", file=err or sys.stderr)
+        print(inert(f"cannot write the metrics file {path}: {exc.strerror or exc}"), file=err or sys.stderr)
         return 1
     return None
 
@@ -235,19 +236,19 @@ def command(args: argparse.Namespace, run_dir: Path | None, out: Any = None, err
         try:
             reports, damaged = [read_report(run_dir)], 0
         except ValueError as exc:
-            print(str(exc), file=err)
+            print(inert(str(exc)), file=err)
             return 2
     else:
         reports, damaged = newest_runs(output, since)
         if not reports:
-            print(f"no run with a readable report.json under {output}", file=err)
+            print(inert(f"no run with a readable report.json under {output}"), file=err)
             return 2
     try:
         write_metrics(args.metrics, reports, output)
     except OSError as exc:
-        print(f"cannot write the metrics file {args.metrics}: {exc.strerror or exc}", file=err)
+        print(inert(f"cannot write the metrics file {args.metrics}: {exc.strerror or exc}"), file=err)
         return 1
-    print(f"metrics: {args.metrics} ({len(reports)} run(s): "
-          + ", ".join(f"{playbook_label(r.playbook)} {r.run_id}" for r in reports) + ")"
-          + (f"; {damaged} damaged report(s) skipped" if damaged else ""), file=out)
+    print(inert(f"metrics: {args.metrics} ({len(reports)} run(s): "
+                + ", ".join(f"{playbook_label(r.playbook)} {r.run_id}" for r in reports) + ")"
+                + (f"; {damaged} damaged report(s) skipped" if damaged else "")), file=out)
     return 0

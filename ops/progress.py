@@ -46,10 +46,10 @@ class PlainProgress:
         line = inert(mask(f"{event.host} | {describe(event)}"))
         if self.quiet:
             if is_failure(event):
-                print(line, file=sys.stderr, flush=True)
+                print(inert(line), file=sys.stderr, flush=True)
             return
         if self.verbose or isinstance(event, HostFinished) or is_failure(event):
-            print(line, file=self.stream, flush=True)
+            print(inert(line), file=self.stream, flush=True)
             if self.verbose and isinstance(event, StepFinished) and event.output.strip():
                 body = "\n".join(f"{event.host} |     {text}" for text in event.output.strip("\n").splitlines())
                 print(inert(mask(body)), file=self.stream, flush=True)
@@ -83,8 +83,8 @@ class JsonLines:
     def write(self, item: dict[str, Any]) -> None:
         # Masked before encoding (a secret holding a quote or a backslash is escaped in JSON), and
         # ASCII only: control characters and bidi overrides go as \u escapes, never raw to a terminal.
-        print(json.dumps(_masked(item), ensure_ascii=True, default=lambda v: mask(str(v))), file=self.stream,
-              flush=True)
+        print(inert(json.dumps(_masked(item), ensure_ascii=True, default=lambda v: mask(str(v)))),
+              file=self.stream, flush=True)
 
     def start(self, stats: Stats | None = None) -> None:
         return None

@@ -198,3 +198,45 @@ def test_digits_are_ascii_digits(what: str) -> None:
         assert parse_since("30d").days == 30
         with pytest.raises(argparse.ArgumentTypeError):
             parse_since("\u0663\u0660d")
+
+
+@pytest.mark.parametrize("flag", ["--list-hosts", "--list-steps", "validate"])
+def test_a_playbook_name_holding_escape_sequences_reaches_the_terminal_as_text(tmp_path: Path, flag: str) -> None:
+    """`PLAY [name]`, `play [name]` and `<file>: ok` printed a playbook's name (or its path) raw: an
+    OSC window title and a screen clear went to the admin's terminal as found by hand."""
+    from contextlib import redirect_stdout
+
+    from ops.cli import main
+
+    path = tmp_path / "pb\x1b[1m.yaml"
+    path.write_text('name: "pull\\e]0;owned\\a\\e[2J"\nhosts: all\nsteps:\n  - name: "v\\e[31m"\n'
+                    '    cli: {command: "show version active"}\n', encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    argv = (["validate", str(path), "-i", str(REPO / "inventory.yaml")] if flag == "validate"
+            else ["run", str(path), "-i", str(REPO / "inventory.yaml"), flag])
+    with redirect_stdout(out), redirect_stderr(err):
+        assert main(argv) == 0, err.getvalue()
+    shown = out.getvalue() + err.getvalue()
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f]", shown), repr(shown)
+    assert ("pull\\x1b]0;owned\\x07\\x1b[2J" if flag != "validate" else "pb\\x1b[1m.yaml") in shown
+
+
+def test_every_print_of_the_toolkit_goes_through_inert() -> None:
+    """A static guard for the class: outside the lab, what `print` writes is a constant or passed
+    through ops.textsafe.inert / inert_line (which keep text that has no control characters as is)."""
+    safe = {"inert", "inert_line"}
+    offenders = []
+    for path in sorted((REPO / "ops").rglob("*.py")):
+        if "lab" in path.relative_to(REPO).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+                    and node.args):
+                continue
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant):
+                continue
+            if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and arg.func.id in safe:
+                continue
+            offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert offenders == []
