@@ -27,6 +27,7 @@ The same conftest empties ops' functools caches when each run starts (see ORDER_
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import shutil
@@ -46,6 +47,7 @@ class Target:
     tests: list[str]  # the tests that prove the module's guarantees (a fast subset)
     deselect: str = ""  # a pytest -k expression: slow tests that start many labs
     functions: list[str] = field(default_factory=list)  # mutant name globs; empty: the whole file
+    only: list[str] = field(default_factory=list)  # --only: a subset of those (a rerun of changed functions)
 
 
 TARGETS = [
@@ -294,16 +296,16 @@ def mutmut(copy: Path, *args: str, log: Path | None = None) -> str:
 
 
 def _wanted(name: str, target: Target) -> bool:
-    if not target.functions:
-        return True
     from fnmatch import fnmatch
 
-    return any(fnmatch(name, pattern) for pattern in target.functions)
+    return all(not globs or any(fnmatch(name, pattern) for pattern in globs)
+               for globs in (target.functions, target.only))
 
 
 def run_target(target: Target, workdir: Path, children: int) -> dict[str, str]:
     copy = prepare(target, workdir)
-    mutmut(copy, "run", "--max-children", str(children), *target.functions, log=workdir / f"{target.name}.log")
+    mutmut(copy, "run", "--max-children", str(children), *(target.only or target.functions),
+           log=workdir / f"{target.name}.log")
     statuses: dict[str, str] = {}
     for line in mutmut(copy, "results", "--all", "true").splitlines():
         match = STATUS.match(line)
@@ -339,10 +341,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--min-score", type=float, default=90.0)
     parser.add_argument("--list-survivors", action="store_true", help="print each survivor's diff")
+    parser.add_argument("--only", action="append", default=[], metavar="GLOB",
+                        help="only the mutants whose names match (e.g. '*_dialog_body__mutmut_*'), within the "
+                             "module's own selection: a rerun of the functions changed since a full run")
     args = parser.parse_args(argv)
     targets = [t for t in TARGETS if not args.modules or t.name in args.modules]
     if args.modules and len(targets) != len(args.modules):
         parser.error("unknown module: " + ", ".join(set(args.modules) - {t.name for t in TARGETS}))
+    if args.only:
+        targets = [dataclasses.replace(t, only=list(args.only)) for t in targets]
     args.workdir.mkdir(parents=True, exist_ok=True)
     if REPO in args.workdir.resolve().parents or args.workdir.resolve() == REPO:
         parser.error("--workdir must be outside the repository")
@@ -372,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.list_survivors:
                     diff = mutmut(args.workdir / target.name, "show", line.split()[0])
                     print("    " + "\n    ".join(diff.strip().splitlines()[1:]))
-    stale = [m for m in EQUIVALENT if m not in seen and any(m.startswith(_prefix(t)) for t in targets)]
+    stale = [m for m in EQUIVALENT
+             if m not in seen and any(m.startswith(_prefix(t)) and _wanted(m, t) for t in targets)]
     if stale:
         print("\nequivalent-mutant entries that no longer match a mutant (look again):", *stale, sep="\n  ")
     if killed_equivalent:

@@ -1148,3 +1148,29 @@ def test_with_answer_quiet_0_a_question_is_answered_as_soon_as_it_is_seen() -> N
 
     assert run(go()) == ["proceed"]
     assert app.written == ["utils x", "\n", "y\n"]
+
+
+class SilentReturn(Appliance):
+    """An appliance that echoes nothing of a hidden answer, not even its return (echo off)."""
+
+    def write(self, data: str) -> None:
+        if self.line == "" and data.endswith("\n") and data[:-1] in ("Pw-1",):
+            self.written.append(data)
+            for piece in self.replies.get(data[:-1], []):
+                self.queue.put_nowait(piece)
+            return
+        super().write(data)
+
+
+def test_a_prompt_drawn_right_after_a_hidden_answer_is_an_extra_prompt() -> None:
+    """The text after an answer starts a line (the answer's return), echoed or not: a bare prompt
+    there is a prompt drawn twice, and the session is lost, not read as the command's output."""
+    app = SilentReturn({"utils x": ["Password:"], "Pw-1": ["admin:\r\nDone\r\nadmin:"]}, echo=True)
+
+    async def go() -> None:
+        ch = await logged_in(app)
+        with pytest.raises(LostTrack, match="an extra 'admin:' prompt came in the output of 'utils x'"):
+            await ch.dialog("utils x", [Answer("Password:", Secret("Pw-1"))])
+
+    run(go())
+    assert app.sent == ["utils x"]

@@ -358,14 +358,10 @@ class VOSChannel:
         squeezed like any other blank, so a wrapped echo arriving a character at a time is
         recognised at every step, not only when it comes in one read.
         """
-        lines = text.split("\n")
-        start = 0
-        while start < len(lines) - 1 and self._only_prompts(lines[start] + "\n"):
-            start += 1
-        rest = "\n".join(lines[start:])
         prompt = f"{self.username}:"
-        rest = rest.lstrip()
-        while rest.startswith(prompt):  # a prompt drawn again on the same line, as a whole read allows
+        # Prompts, on their own lines or drawn again on the same line, and blanks before the echo.
+        rest = text.lstrip()
+        while rest.startswith(prompt):
             rest = rest[len(prompt):].lstrip()
         if prompt.startswith(rest):
             return True
@@ -458,7 +454,7 @@ class VOSChannel:
             # again for each chunk that arrives (quadratic in `file list`, `show network status`).
             last_line = normalized.rfind("\n", 0, len(normalized) - 1)
             prompt = self.prompt_re.search(normalized, max(0, last_line))
-            if (prompt and self.answer_quiet > 0 and not "".join(output).strip()
+            if (prompt and self.answer_quiet > 0 and not any(part.strip() for part in output)
                     and not normalized[:prompt.start()].strip() and await self._read_within(self.answer_quiet)):
                 # A prompt right after the echo may be one drawn twice, with the output still to
                 # come: wait a moment, and look again at what came (a command with output of its
@@ -468,8 +464,9 @@ class VOSChannel:
                 output.append(normalized[:prompt.start()])
                 self._keep(normalized[prompt.end():])
                 # A bare prompt inside the output is a prompt drawn twice: which of them ended
-                # the command cannot be known.
-                extra = self._bare_prompt_line_re.search("".join(output))
+                # the command cannot be known. Each part is looked at on its own: a part after an
+                # answer starts a line (the answer's return), whether or not the appliance echoed it.
+                extra = any(self._bare_prompt_line_re.search(part) for part in output)
                 if extra:
                     raise self._lose(f"an extra '{self.username}:' prompt came in the output of {command!r}")
                 break
