@@ -185,6 +185,9 @@ EQUIVALENT: dict[str, str] = {
                                                                 "attempt == retries, so the extra round never runs",
     "ops.session.channel.x\u01c1VOSChannel\u01c1_send_command_line__mutmut_16": "_synced None for False: only "
                                                                             "tested for truth",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_settle__mutmut_20": "remaining < 0 for <= 0: they differ only "
+        "when the monotonic clock reads exactly the last byte's time plus the window; the loop then reads what is "
+        "buffered and comes back with remaining below 0",
     # receiver
     "ops.receiver.jail.x\u01c1JailedSFTPServer\u01c1mkdir__mutmut_4": "OSError(None, 'File exists') for EEXIST: "
         "SFTP 3, the only version served, has no 'already exists' status, so both go out as FX_FAILURE "

@@ -1174,3 +1174,42 @@ def test_a_prompt_drawn_right_after_a_hidden_answer_is_an_extra_prompt() -> None
 
     run(go())
     assert app.sent == ["utils x"]
+
+
+def test_a_line_whose_escape_sequence_is_cut_between_reads_is_read_as_the_screen_shows_it() -> None:
+    """Text is cleaned a whole line at a time: a colour sequence cut between two reads (and a
+    progress line rewritten with CR) comes out as the screen shows it, not as pieces cut elsewhere."""
+    app = ScriptedAppliance({"utils x": ["Status: \x1b[32", "mOK\x1b[0m\r\nWorking 10%", "\rWorking 99%\r\nadmin:"]})
+
+    async def go() -> str:
+        return await (await logged_in(app)).send("utils x")
+
+    assert run(go()) == "Status: OK\nWorking 99%"
+
+
+def test_a_read_only_command_is_typed_without_waiting_for_a_quiet_line() -> None:
+    """Only a command that changes state waits `quiet` for silence; a `show` is typed at once at a
+    synchronized prompt (event order, not a time bound: it is typed before a late prompt redraw
+    scheduled 0.3 s later, which a wait for a quiet line would see first)."""
+    app = ScriptedAppliance({"show status": ["Host : node1\r\nadmin:"]})
+    order: list[str] = []
+
+    async def go() -> str:
+        ch = await logged_in(app, quiet=0.01)
+        real_write = app.write
+
+        def write(data: str) -> None:
+            order.append("typed")
+            real_write(data)
+
+        app.write = write  # type: ignore[method-assign]
+
+        def redraw() -> None:
+            order.append("redrawn")
+            app.queue.put_nowait("\r\nadmin:")
+
+        asyncio.get_running_loop().call_later(0.3, redraw)
+        return await ch.send("show status")
+
+    assert run(go()).startswith("Host : node1")
+    assert order[0] == "typed"
