@@ -1213,3 +1213,38 @@ def test_a_read_only_command_is_typed_without_waiting_for_a_quiet_line() -> None
 
     assert run(go()).startswith("Host : node1")
     assert order[0] == "typed"
+
+
+def test_a_pager_inside_a_dialog_is_paged_and_never_taken_for_its_question() -> None:
+    """A dialog's output pages: the pager's own line (which ends in "to quit") is answered with a space
+    and then forgotten, so an answer whose question also ends in "quit" waits for that question."""
+    pager = "Press <enter> for 1 line, <space> for one page, or <q> to quit"
+    app = ScriptedAppliance({"utils x": ["line1\r\n" + pager],
+                             "y": ["done\r\nadmin:"]})
+    real_write = app.write
+
+    events: list[str] = []
+
+    def page() -> None:
+        events.append("question shown")
+        app.queue.put_nowait("\r" + " " * len(pager) + "\rline2\r\nReally quit")
+
+    def write(data: str) -> None:
+        if data == "y\n":
+            events.append("answer typed")
+        if data != " ":
+            real_write(data)
+            return
+        # A pager takes its key without echoing it; the next page comes a moment later (a slow link).
+        app.written.append(data)
+        asyncio.get_running_loop().call_later(0.2, page)
+
+    app.write = write  # type: ignore[method-assign]
+
+    async def go() -> str:
+        ch = await logged_in(app)
+        return (await ch.dialog("utils x", [Answer("quit", "y")])).output
+
+    assert "done" in run(go())
+    assert "".join(app.written) == "utils x\n y\n"  # the command, the pager's space, the answer
+    assert events == ["question shown", "answer typed"]
