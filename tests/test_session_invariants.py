@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
@@ -200,3 +201,17 @@ def test_the_settle_time_is_a_host_setting(tmp_path: object) -> None:
     path.write_text("hosts:\n  a: {address: 10.0.0.1, password: env:X, settle: -1}\n")
     with pytest.raises(InputError, match="settle"):
         load_inventory(path)
+
+
+def test_the_settle_a_host_gets_by_default_is_the_documented_half_second(tmp_path: Path) -> None:
+    """README (invariant a): the line must stay quiet 0.5 s after the first prompt unless the inventory
+    says otherwise; the driver passes the host's value to the channel (the channel's own default is
+    never used)."""
+    from ops.inventory import load_inventory
+
+    path = tmp_path / "inventory.yaml"
+    path.write_text("hosts:\n  a:\n    address: 127.0.0.1\n    username: admin\n    password: env:X\n"
+                    "  b:\n    address: 127.0.0.1\n    username: admin\n    password: env:X\n    settle: 2\n",
+                    encoding="utf-8")
+    hosts = load_inventory(path).hosts
+    assert (hosts["a"].settle, hosts["b"].settle) == (0.5, 2)
