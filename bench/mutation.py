@@ -165,10 +165,10 @@ EQUIVALENT: dict[str, str] = {
     "ops.session.channel.x\u01c1VOSChannel\u01c1_dialog_body__mutmut_22": "rfind end len-2: differs only when "
                                                                       "the text ends '\\n' + one character, where no "
                                                                       "'<user>:' prompt can end either way",
-    "ops.session.channel.x\u01c1VOSChannel\u01c1_dialog_body__mutmut_59": "zip(strict=None): patterns is built "
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_dialog_body__mutmut_57": "zip(strict=None): patterns is built "
                                                                       "from answers one for one, lengths always equal",
-    "ops.session.channel.x\u01c1VOSChannel\u01c1_dialog_body__mutmut_62": "same as _59 (strict left out)",
-    "ops.session.channel.x\u01c1VOSChannel\u01c1_dialog_body__mutmut_63": "same as _59 (strict=False)",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_dialog_body__mutmut_60": "same as _57 (strict left out)",
+    "ops.session.channel.x\u01c1VOSChannel\u01c1_dialog_body__mutmut_61": "same as _57 (strict=False)",
     "ops.session.channel.x\u01c1VOSChannel\u01c1_answer_pager__mutmut_6": "the pager search starts 2 characters "
                                                                       "earlier: a pager prompt cannot start there "
                                                                       "(it begins with a word and holds no newline)",

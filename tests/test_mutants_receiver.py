@@ -1012,3 +1012,21 @@ def _open_regular(fd: int, path: Path) -> bool:
         return os.path.samefile(f"/proc/self/fd/{fd}", path)
     except OSError:
         return False
+
+
+def test_an_open_that_creates_or_truncates_is_an_upload_even_without_the_write_flag() -> None:
+    """Create or truncate asked without FXF_WRITE still goes the upload's way: a new name is uploaded
+    under a temporary name and committed on close; an existing file is never truncated (nor opened
+    for reading instead)."""
+    async def body(tmp: Path) -> None:
+        async with Receiver(tmp) as receiver, sftp_session(receiver) as sftp:
+            async with sftp.open("new.log", asyncssh.FXF_READ | asyncssh.FXF_CREAT):
+                assert any(".part-" in name for name in all_files(tmp))
+            assert (tmp / "h" / "new.log").read_bytes() == b""
+            async with sftp.open("old.log", "wb") as fh:
+                await fh.write(b"old")
+            assert await refused(sftp.open("old.log", asyncssh.FXF_READ | asyncssh.FXF_TRUNC)) == (
+                asyncssh.FX_FAILURE, "file exists; the receiver never overwrites a file")
+            assert (tmp / "h" / "old.log").read_bytes() == b"old"
+
+    with_tmp(body)
