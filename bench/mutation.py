@@ -211,6 +211,13 @@ EQUIVALENT: dict[str, str] = {
         "WRITE with FX_OK and ignores it",
     "ops.receiver.uploads.x\u01c1UploadEngine\u01c1_release__mutmut_6": "os.close of the upload's own descriptor, "
         "closed only here (once, behind the done guard), never fails",
+    "ops.receiver.jail.x\u01c1JailedSFTPServer\u01c1_fd__mutmut_1": "the reason for a handle of an aborted upload: "
+        "the protocol cannot present one (exit() forgets a session's uploads as it aborts them; remove_account and "
+        "abort_all close the connection first), and tests may not reach the jail's private members "
+        "(tests/test_architecture.py)",
+    "ops.receiver.jail.x\u01c1JailedSFTPServer\u01c1_fd__mutmut_3": "same as _fd_1 ('UPLOAD WAS ABORTED')",
+    "ops.receiver.jail.x\u01c1JailedSFTPServer\u01c1_fd__mutmut_5": "the reason for a handle that is neither an upload "
+        "nor a read handle: asyncssh only hands the server back handles it returned",
     "ops.receiver.uploads.x\u01c1UploadEngine\u01c1abort_all__mutmut_10": "sleep(1) for sleep(0) after the writes "
         "were waited for: the abort callbacks run either way, a second later",
     "ops.receiver.jail.x_closing_during_teardown__mutmut_3": "_getframe(3) for (2): equivalent only under mutmut, "
