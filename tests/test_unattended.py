@@ -66,6 +66,9 @@ def test_second_pull_brings_only_the_new_files(tmp_path: Path, monkeypatch: pyte
     files_dir = tmp_path / "out" / second.run_id / "node1" / "files"
     assert sorted(p.name for p in files_dir.rglob("*") if p.is_file()) == names
     assert [e["path"] for e in second.hosts["node1"].files] == [f["path"] for f in step.data["files"]]
+    for report in (second, third):  # a failed pull also ends with no files: say why it failed
+        record = report.hosts["node1"]
+        assert record.status == "ok", (record.error, [(s.status, s.message) for s in record.steps])
     assert third.hosts["node1"].steps[0].data["files"] == []
     # The state holds what the last window held (kept and dropped copies alike), not every file
     # ever pulled: it is rewritten after each host and must not grow with each run.
