@@ -59,7 +59,7 @@ logs=$(mktemp -d)
 { dependencies .venv-3.12 "$py312" -c constraints-min.txt && echo ok >"$logs/3.12.ok"
   dependencies .venv-3.13 "$py313" && echo ok >"$logs/3.13.ok"; } >"$logs/build" 2>&1 &
 builder=$!
-trap 'kill "$builder" 2>/dev/null; rm -rf "$logs"' EXIT
+trap 'kill "$builder" 2>/dev/null || true; rm -rf "$logs"' EXIT
 built() {  # VERSION: wait for the builds; their log and a failure if that version's failed
     wait "$builder" || true
     if [ ! -e "$logs/$1.ok" ]; then
