@@ -610,14 +610,16 @@ def test_a_failed_store_on_the_loop_fails_the_upload_with_the_systems_reason(mon
     with_tmp(body)
 
 
-def test_a_failed_write_in_a_worker_thread_fails_the_upload(monkeypatch: pytest.MonkeyPatch) -> None:
-    def full(fd: int, data: Any, offset: int) -> int:
-        raise OSError(errno.EIO, "Input/output error")
+def _eio(fd: int, data: Any, offset: int) -> int:
+    """A pwrite that fails as a broken disk does."""
+    raise OSError(errno.EIO, "Input/output error")
 
+
+def test_a_failed_write_in_a_worker_thread_fails_the_upload(monkeypatch: pytest.MonkeyPatch) -> None:
     async def body(tmp: Path) -> None:
         accounts, eng, state = engine(tmp)
         upload = eng.begin(state, "f.log", str(tmp / "f.log"), read=False, append=False)
-        monkeypatch.setattr(uploads.os, "pwrite", full)
+        monkeypatch.setattr(uploads.os, "pwrite", _eio)
         with pytest.raises(OSError):
             await finished(eng.write(upload, 10, b"x" * (64 * 1024)))
         assert upload.failed == "write failed: Input/output error" and upload.inflight is None
@@ -931,13 +933,10 @@ def test_an_sftp_session_that_ends_with_a_file_open_aborts_it_at_once(monkeypatc
 
 
 def test_abort_all_finishes_when_a_write_in_a_worker_thread_failed(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(fd: int, data: Any, offset: int) -> int:
-        raise OSError(errno.EIO, "Input/output error")
-
     async def body(tmp: Path) -> None:
         accounts, eng, state = engine(tmp)
         upload = eng.begin(state, "f.log", str(tmp / "f.log"), read=False, append=False)
-        monkeypatch.setattr(uploads.os, "pwrite", broken)
+        monkeypatch.setattr(uploads.os, "pwrite", _eio)
         task = asyncio.ensure_future(eng.write(upload, 10, b"x" * (64 * 1024)))  # out of order, big: a thread
         await asyncio.sleep(0)
         assert upload.inflight is not None
