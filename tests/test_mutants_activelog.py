@@ -22,6 +22,7 @@ from ops.parsers.activelog import Announcement, ParseError, parse_announcement, 
 from ops.patterns import PatternTimeout
 from ops.session.channel import VOSChannel
 from ops.session.errors import ChannelTimeout
+from ops.timezones import ApplianceClock
 from tests.helpers import run
 from tests.test_session_channel import ScriptedAppliance
 
@@ -193,7 +194,7 @@ def pull(replies: dict[str, list[str]], pushed: list[Arrived], held: list[Arrive
 
     async def go() -> StepResult | StepFailed:
         try:
-            return await ActivelogAction()._pull(ctx, spec)
+            return await ActivelogAction()._pull(ctx, spec, ApplianceClock())
         except StepFailed as exc:
             return exc
 
@@ -360,7 +361,7 @@ def test_a_silent_push_is_not_a_stall_while_bytes_arrive() -> None:
 
     app = Slow(dialog(GET, announcement(1, 5000)), receiver, [])
     spec = ActivelogArgs.model_validate({"path": "desktop/logs/*", "timeout": 0.2})
-    result = run(ActivelogAction()._pull(Context(app, receiver), spec))
+    result = run(ActivelogAction()._pull(Context(app, receiver), spec, ApplianceClock()))
     assert result.message == "1 files, 5000 bytes"
 
 
@@ -387,7 +388,7 @@ async def _listed(replies: dict[str, list[str]], **args: Any) -> tuple[list[tupl
     receiver = Receiver()
     app = Appliance(replies, receiver, [])
     spec = ActivelogArgs.model_validate(args)
-    return await ActivelogAction()._listing(Context(app, receiver), spec), app
+    return await ActivelogAction()._listing(Context(app, receiver), spec, ApplianceClock()), app
 
 
 def listed(replies: dict[str, list[str]], **args: Any) -> tuple[list[tuple[str, int]], Appliance]:
@@ -457,7 +458,7 @@ def test_the_listing_waits_for_the_appliance_only_the_steps_timeout() -> None:
     receiver = Receiver()
     ctx = Context(Appliance(replies, receiver, []), receiver, timeout=5.0)
     spec = ActivelogArgs.model_validate({"path": "desktop/logs/*", "timeout": 0.2})
-    assert run(ActivelogAction()._listing(ctx, spec)) == []
+    assert run(ActivelogAction()._listing(ctx, spec, ApplianceClock())) == []
     assert ctx._channel is not None
     assert "timed out after 0.2s waiting for the 'admin:' prompt" in ctx._channel.transcript.text()
 
@@ -474,7 +475,7 @@ def test_missing_is_what_the_listing_has_and_did_not_arrive_whole() -> None:
     ctx = Context(Appliance(replies, receiver, []), receiver)
     spec = ActivelogArgs.model_validate({"path": "desktop/logs/*"})
     got = [arrived("desktop/logs/c.log", 30), arrived("host/desktop/logs/a.log", 10)]  # the latter below a directory
-    missing = run(ActivelogAction()._missing(ctx, spec, got))
+    missing = run(ActivelogAction()._missing(ctx, spec, got, ApplianceClock()))
     assert missing == ["desktop/logs/b.log"]
 
 

@@ -385,7 +385,9 @@ def test_resume_on_a_restarted_lab_fetches_nothing_new_within_the_hour(tmp_path:
     import json
 
     monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
-    book = _book(tmp_path, "{path: 'desktop/logs/*', recurs: true, reltime: {days: 2}}")
+    # The lab's clock is set to half past this hour, up to 30 minutes off ours: the window is read
+    # by its clock (it failed in CI when the replay read ours, 2026-12-01).
+    book = _book(tmp_path, "{path: 'desktop/logs/*', recurs: true, reltime: {days: 2}, max_clock_skew: 3600}")
     now = time.time() // 3600 * 3600 + 1800  # fixed within its hour: the two starts cannot straddle one
 
     async def go(resume: str | None = None) -> RunReport:

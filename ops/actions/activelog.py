@@ -25,7 +25,7 @@ from ops.patterns import compile_pattern, search
 from ops.session.channel import Answer
 from ops.session.errors import SessionError
 from ops.state import StepState, normalise
-from ops.timezones import ZoneName, zone
+from ops.timezones import ApplianceClock, ZoneName, zone
 
 UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400, "months": 30 * 86400}
 RELTIME_UNITS = tuple(UNIT_SECONDS)
@@ -209,10 +209,11 @@ class ActivelogAction(Action):
         elif args.abstime is not None:
             args = args.model_copy(update={"abstime": args.abstime.in_zone(ctx.host.timezone)})
         skew = await self._clock_skew(ctx, args)
+        clock = ApplianceClock(skew or 0.0, ctx.host.timezone)
         if ctx.resuming:
-            results = await self._resume(ctx, args)
+            results = await self._resume(ctx, args, clock)
         else:
-            results = [await self._pull(ctx, spec) for spec in args.specs()]
+            results = [await self._pull(ctx, spec, clock) for spec in args.specs()]
         data: dict[str, Any] = {key: sum(r.data.get(key, 0) for r in results)
                                 for key in ("announced_files", "announced_bytes", "files_received", "bytes_received")}
         data["commands"] = [r.data["command"] for r in results]
@@ -274,7 +275,7 @@ class ActivelogAction(Action):
                 kept.append(entry)
         return kept, len(files) - len(kept)
 
-    async def _pull(self, ctx: HostContext, args: ActivelogArgs) -> StepResult:
+    async def _pull(self, ctx: HostContext, args: ActivelogArgs, clock: ApplianceClock) -> StepResult:
         """One `file get activelog` for one file-spec, verified against what the appliance announced."""
         channel = await ctx.channel()
         receiver, account = ctx.receiver()
@@ -318,7 +319,7 @@ class ActivelogAction(Action):
             failure = "the appliance did not report 'Transfer completed'"
         if failure is not None or (args.verify and not complete):
             if not args.compress and not complete:
-                data["missing"] = await self._missing(ctx, args, received)
+                data["missing"] = await self._missing(ctx, args, received, clock)
             raise StepFailed(_failure_message(ctx.host.name, announced.files, announced.bytes, received, got_bytes,
                                               data.get("missing", []), failure), data)
         if args.compress and not received:
@@ -326,22 +327,25 @@ class ActivelogAction(Action):
         return StepResult(changed=True, files=files,
                           message=f"{len(received)} files, {got_bytes} bytes", data=data)
 
-    async def _missing(self, ctx: HostContext, args: ActivelogArgs, received: list[Any]) -> list[str]:
+    async def _missing(self, ctx: HostContext, args: ActivelogArgs, received: list[Any],
+                       clock: ApplianceClock) -> list[str]:
         """Files the appliance lists for the request that did not arrive whole (best effort)."""
         got = [e.path for e in received]
-        return sorted(c for c, _size in await self._listing(ctx, args)
+        return sorted(c for c, _size in await self._listing(ctx, args, clock)
                       if not any(g == c or g.endswith("/" + c) for g in got))
 
-    async def _listing(self, ctx: HostContext, args: ActivelogArgs) -> list[tuple[str, int]]:
+    async def _listing(self, ctx: HostContext, args: ActivelogArgs,
+                       clock: ApplianceClock) -> list[tuple[str, int]]:
         """(path below activelog, size) of each file the request covers, as far as the appliance says.
 
         VOS cannot name what `file get` will send, so the request is replayed over `file list
-        activelog ... detail`: the spec, sub-directories when `recurs`, the time window and `match`.
+        activelog ... detail`: the spec, sub-directories when `recurs`, the time window and `match`,
+        the window read as the appliance reads it (`clock`: its clock and zone, in which it prints times).
         """
         channel = await ctx.channel()
         assert args.path is not None
         pattern = compile_pattern(args.match) if args.match else None
-        window = _window(args)
+        window = _window(args, clock)
         spec = PurePosixPath(args.path)
         base = spec.parent if any(c in spec.name for c in "*?[") else spec
         pending: list[tuple[str, PurePosixPath]] = [(args.path, base)]
@@ -369,12 +373,12 @@ class ActivelogAction(Action):
                 candidates.append((str(path), entry.size or 0))
         return candidates
 
-    async def _resume(self, ctx: HostContext, args: ActivelogArgs) -> list[StepResult]:
+    async def _resume(self, ctx: HostContext, args: ActivelogArgs, clock: ApplianceClock) -> list[StepResult]:
         """Fetch, one `file get` each, the covered files the run directory does not hold whole."""
         held = ctx.held()
         results = []
         for spec in args.specs():
-            listing = await self._listing(ctx, spec)
+            listing = await self._listing(ctx, spec, clock)
             todo = [path for path, size in listing if path not in held or held[path][0] != size]
             for path in todo:
                 if path in held:
@@ -382,19 +386,26 @@ class ActivelogAction(Action):
                     ctx.release_held(path)
                 one = spec.model_copy(update={"path": path, "recurs": False, "reltime": None, "abstime": None,
                                               "match": None, "compress": False})
-                results.append(await self._pull(ctx, one))
+                results.append(await self._pull(ctx, one, clock))
             if not todo:
                 results.append(StepResult(message="nothing missing", data={
                     "command": f"(resume: all {len(listing)} files of {spec.path} already held)"}))
         return results
 
 
-def _window(args: ActivelogArgs) -> tuple[datetime, datetime] | None:
-    if args.abstime is not None:
-        return args.abstime.start, args.abstime.end
+# Seconds a reltime window's replay is narrowed by at its old end: the skew is measured to a second
+# (`utils ntp status` prints whole seconds) and the pull came before the replay, so a file that close
+# to the edge may have fallen out of the appliance's window since.
+EDGE = 2.0
+
+
+def _window(args: ActivelogArgs, clock: ApplianceClock) -> tuple[datetime, datetime] | None:
+    """The pull's time window on the appliance's wall clock (as `file list ... detail` prints times)."""
+    if args.abstime is not None:  # abstime names minutes: the end minute is in, to its last second
+        return args.abstime.start, args.abstime.end + timedelta(seconds=59)
     if args.reltime is not None:
-        now = datetime.now()
-        return now - timedelta(seconds=args.reltime.seconds()), now + timedelta(minutes=5)
+        now = clock.now()
+        return now - timedelta(seconds=args.reltime.seconds() - EDGE), now + timedelta(minutes=5)
     return None
 
 

@@ -157,10 +157,11 @@ def _mtime_filter(
         checks.append(lambda m: m >= cutoff)
     if abstime is not None:
         start, end = abstime
+        until = end + timedelta(minutes=1)  # abstime names minutes: the end minute is in, to its last second
 
         def within(m: float) -> bool:
             when = datetime.fromtimestamp(m, start.tzinfo) if start.tzinfo else datetime.fromtimestamp(m)
-            return start <= when <= end
+            return start <= when < until
 
         checks.append(within)
     return lambda m: all(c(m) for c in checks)
@@ -180,7 +181,7 @@ def select(
 
     `spec` is a path below activelog whose last component may be a glob; a directory means
     `dir/*`. Matched files are taken, matched directories are descended (fully) only with
-    `recurs`. `reltime` keeps mtime >= now - N*unit, `abstime` keeps from <= mtime <= to
+    `recurs`. `reltime` keeps mtime >= now - N*unit, `abstime` keeps from <= mtime < to + 1 minute
     (naive datetimes are local time), `match` is `re.search` on the basename.
     Raises ValueError for a spec escaping the tree, a bad reltime unit or a bad regex.
     """

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from ops.lab import faults
 from ops.lab.hostile import HostileProfile, profile_from
+from ops.timezones import zone
 
 __all__ = ["RUNTIME", "LabConfig", "validate_options"]
 
@@ -46,6 +47,9 @@ class LabConfig:
     transfer_rate: int = field(default=0, metadata={"ge": 0})
     faults: tuple[str, ...] = ()  # see ops.lab.faults.FAULTS
     clock_skew: float = 0.0  # seconds the appliance's clock is ahead (negative: behind)
+    # The appliance's time zone (IANA name): `file list ... detail` prints times in it and abstime
+    # is read in it, as on a real appliance. None: this machine's local zone.
+    timezone: str | None = None
     # The Finesse admin UI account (ops.lab.accounts.AdminUIAccount).
     ui_username: str = "admin"
     ui_password: str = "Finesse-UI-pw1"
@@ -103,6 +107,13 @@ class _Base(BaseModel):
     @classmethod
     def _known_faults(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         faults.check(value)
+        return value
+
+    @field_validator("timezone", check_fields=False)
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone(value)
         return value
 
     @field_validator("hostile", mode="before", check_fields=False)

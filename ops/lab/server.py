@@ -18,8 +18,10 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncssh
 
@@ -34,6 +36,7 @@ from ops.lab.rest.server import RestServer
 from ops.lab.sshd import SshdFront
 from ops.lab.terminal import Exchange, Interrupted, SessionClosed, Terminal, TtyModes
 from ops.sshalgorithms import VOS_KEX
+from ops.timezones import zone
 
 __all__ = ["LabAppliance", "LabConfig", "PushRecord", "run_forever"]
 
@@ -112,7 +115,10 @@ class LabAppliance:
         self.port = 0
         # Seconds the appliance's clock is ahead: as configured, else three hours under the clock_skew fault.
         self.clock_skew = self.config.clock_skew or (3 * 3600.0 if "clock_skew" in self.config.faults else 0.0)
-        self.now = self.config.now if self.config.now is not None else time.time()
+        # The appliance's clock as it read at start: the tree is drawn and `file get` selects by it.
+        self._started = time.time()  # this machine's clock at that moment: clock() runs on from `now`
+        self.now = self.config.now if self.config.now is not None else self._started + self.clock_skew
+        self.zone: ZoneInfo | None = zone(self.config.timezone) if self.config.timezone else None
         self.host_key: asyncssh.SSHKey = asyncssh.generate_private_key("ssh-ed25519")
         self.commands: list[str] = []
         self.connections_made = 0  # SSH connections accepted (a test counts retries with it)
@@ -145,8 +151,9 @@ class LabAppliance:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Create the log tree if needed and listen for SSH on host:port (0 = any free port)."""
         faults.check(self.config.faults)  # before any work: an unknown fault leaves nothing behind
+        self._started = time.time()
         if self.config.now is None:
-            self.now = time.time() + self.clock_skew
+            self.now = self._started + self.clock_skew
         if self._log_root is None:
             self._temp_root = Path(tempfile.mkdtemp(prefix="ops-lab-"))
             self._log_root = self._temp_root / "activelog"
@@ -260,6 +267,16 @@ class LabAppliance:
         where = self.host if self.port == 22 else f"[{self.host}]:{self.port}"
         return f"{where} {pub[0]} {pub[1]}"
 
+    def clock(self) -> float:
+        """The appliance's clock now (`utils ntp status` prints it): `now` at start, running since."""
+        return self.now + (time.time() - self._started)
+
+    def local(self, when: float) -> datetime:
+        """`when` as the appliance's wall clock reads it (its time zone), without a zone attached."""
+        if self.zone is None:
+            return datetime.fromtimestamp(when)
+        return datetime.fromtimestamp(when, self.zone).replace(tzinfo=None)
+
     def files(self) -> list[LogFile]:
         """The files below activelog right now."""
         return logtree.scan(self.log_root)
@@ -267,6 +284,9 @@ class LabAppliance:
     def select(self, spec: str, **kw: Any) -> list[LogFile]:
         """What `file get activelog <spec> ...` would select, using the appliance's clock."""
         kw.setdefault("now", self.now)
+        abstime = kw.get("abstime")
+        if abstime is not None and self.zone is not None and abstime[0].tzinfo is None:
+            kw["abstime"] = (abstime[0].replace(tzinfo=self.zone), abstime[1].replace(tzinfo=self.zone))
         return logtree.select(self.log_root, spec, **kw)
 
     # ------------------------------------------------------------------ sessions

@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import stat
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncssh
 
@@ -18,6 +18,9 @@ from ops.lab import push as sftp_push
 from ops.lab.commands import CommandContext, CommandError, command
 from ops.lab.logtree import RELTIME_UNITS, LogFile, matching, parse_abstime, spec_directory, spec_parts, total_size
 from ops.lab.terminal import SessionClosed
+
+if TYPE_CHECKING:
+    from ops.lab.server import LabAppliance
 
 GET_USAGE = ("file get activelog file-spec [reltime {months|weeks|days|hours|minutes} N | "
              "abstime hh:mm:MM/DD/YY hh:mm:MM/DD/YY] [match regex] [recurs] [compress]")
@@ -31,8 +34,8 @@ def format_kbytes(size: int) -> str:
     return text or "0"
 
 
-def _stamp(mtime: float) -> str:
-    return datetime.fromtimestamp(mtime).strftime("%d %b,%Y %H:%M:%S")
+def _stamp(lab: LabAppliance, mtime: float) -> str:
+    return lab.local(mtime).strftime("%d %b,%Y %H:%M:%S")
 
 
 # --------------------------------------------------------------------------- file list
@@ -81,7 +84,7 @@ async def file_list_activelog(ctx: CommandContext, args: list[str]) -> None:
     for e in entries:
         what = "<dir>" if e.is_dir else f"{e.size:,}"
         if "detail" in options:
-            lines.append(f"{_stamp(e.mtime)} {what} {e.name}")
+            lines.append(f"{_stamp(ctx.lab, e.mtime)} {what} {e.name}")
         else:
             lines.append(f"<dir> {e.name}" if e.is_dir else e.name)
     dirs = sum(1 for e in entries if e.is_dir)
@@ -246,7 +249,7 @@ def _record(ctx: CommandContext, target: sftp_push.PushTarget, files: list[LogFi
 async def _transfer(ctx: CommandContext, req: GetRequest, target: sftp_push.PushTarget, password: str,
                     files: list[LogFile]) -> None:
     lab, term = ctx.lab, ctx.term
-    when = datetime.fromtimestamp(time.time())
+    when = lab.local(lab.clock())
     base, remote = sftp_push.remote_layout(target, files, nested=lab.config.nested_layout,
                                            hostname=lab.config.hostname, when=when)
 

@@ -12,8 +12,9 @@ from ops.lab.commands import CommandContext, command, no_args
 async def utils_ntp_status(ctx: CommandContext, args: list[str]) -> None:
     """Print ntpd's peers, its sync state and the current time in UTC, as VOS does."""
     no_args(args)
-    skew = ctx.lab.clock_skew
-    now = datetime.fromtimestamp(time.time() + skew, UTC)
+    theirs = ctx.lab.clock()
+    skew = theirs - time.time()
+    now = datetime.fromtimestamp(theirs, UTC)
     synced = abs(skew) < 1
     lines = [
         "ntpd (pid 3121) is running...",
