@@ -149,3 +149,42 @@ def test_the_file_an_interrupted_pull_lost_is_named_and_resumed(setting: str, tm
     second = _run(tmp_path, config, spec, timezone=timezone, resume=first.run_id)
     assert second.hosts["node1"].status == "ok", second.hosts["node1"].error
     assert _held(tmp_path, second) == ["m-mid.log", "z-lost.log"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_clocks_zones_and_windows_lose_nothing_and_fetch_nothing_extra(seed: int, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Randomized: the appliance's clock up to 250 s either side of ours, its zone any of several
+    (or ours), a window of 1 to 6 hours over files of random ages. A pull whose push loses its last
+    file names exactly that file as missing; the resume then holds exactly what the window selects,
+    worked out here from the mtimes and the appliance's clock."""
+    import random
+
+    monkeypatch.setenv("OPS_TEST_PW", LAB_PASSWORD)
+    rng = random.Random(f"appliance-clock:{seed}")
+    skew = rng.uniform(-250, 250)
+    timezone = rng.choice([None, "Asia/Kolkata", "Pacific/Kiritimati", "America/New_York", "Pacific/Pago_Pago",
+                           "Europe/Berlin", "Australia/Adelaide"])
+    hours = rng.randint(1, 6)
+    now = time.time()
+    cutoff = now + skew - hours * 3600  # the appliance's window starts here (by its clock)
+    ages = [rng.uniform(0, 2 * hours * 3600) for _ in range(12)]
+    # Not within 10 s of the window's edge: the pull and the replay come seconds apart.
+    ages = [a for a in ages if abs((now + skew - a) - cutoff) > 10]
+    files = {f"f{i:02d}.log": now + skew - age for i, age in enumerate(ages)}
+    want = sorted(name for name, mtime in files.items() if mtime >= cutoff)
+    if not want:
+        files["f99.log"] = now + skew - 60
+        want = ["f99.log"]
+    config = LabConfig(password=LAB_PASSWORD, clock_skew=skew, timezone=timezone, faults=("short_transfer",),
+                       log_root=_tree(tmp_path / "lab", files))
+    spec = "{path: 'desktop/logs/*', recurs: true, reltime: {hours: " + str(hours) + "}}"
+    first = _run(tmp_path, config, spec, timezone=timezone)
+    record = first.hosts["node1"]
+    context = (skew, timezone, hours, want)
+    assert record.status == "failed", context
+    assert record.steps[0].data["missing"] == [f"{DIRECTORY}/{want[-1]}"], (record.steps[0].data, context)
+    config.faults = ()
+    second = _run(tmp_path, config, spec, timezone=timezone, resume=first.run_id)
+    assert second.hosts["node1"].status == "ok", (second.hosts["node1"].error, context)
+    assert _held(tmp_path, second) == want, context
