@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+import multiprocessing
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
-from ops.lab.server import LabAppliance
+from ops.lab.server import LabAppliance, LabConfig
 
 REPO = Path(__file__).resolve().parent.parent
 LAB_PASSWORD = "Lab-Secret-Pw-4417"
@@ -26,3 +28,49 @@ def write_inventory(path: Path, labs: dict[str, LabAppliance]) -> Path:
                   f"    host_key: {lab.host_key_fingerprint()}"]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _serve_labs(count: int, password: str, conn: Any) -> None:
+    """A child process's work: start `count` labs, send their (host, port, fingerprint), serve until told."""
+    from ops import sshpatches
+
+    sshpatches.apply()  # a spawned child runs no entry point: patch as `ops` does
+
+    async def main() -> None:
+        labs = [LabAppliance(LabConfig(hostname=f"fin-{i}", password=password)) for i in range(count)]
+        try:
+            for lab in labs:
+                await lab.start()
+            conn.send([(lab.host, lab.port, lab.host_key_fingerprint()) for lab in labs])
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        finally:
+            await asyncio.gather(*(lab.stop() for lab in labs))
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def labs_elsewhere(path: Path, count: int) -> Iterator[Path]:
+    """`count` labs served by a child process (so what this process allocates or spends is the
+    runner's alone), and an inventory at `path` that reaches them as real appliances (password in
+    OPS_TEST_PW, pinned host keys). They stop when the block ends."""
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    child = ctx.Process(target=_serve_labs, args=(count, LAB_PASSWORD, theirs), daemon=True)
+    child.start()
+    try:
+        labs = ours.recv()
+        names = [f"fin-{i}" for i in range(count)]
+        lines = ["receiver: {listen: 127.0.0.1, advertise: 127.0.0.1, port: 0}", "defaults:", "  username: admin",
+                 "  password: env:OPS_TEST_PW", "groups:", f"  finesse: {{hosts: [{', '.join(names)}]}}", "hosts:"]
+        for name, (host, port, fingerprint) in zip(names, labs, strict=True):
+            lines.append(f"  {name}: {{address: {host}, port: {port}, host_key: '{fingerprint}'}}")
+        path.write_text("\n".join(lines) + "\n")
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            ours.send("stop")
+        child.join(30)
+        if child.is_alive():
+            child.kill()
+            child.join()
