@@ -82,10 +82,26 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--password-env", default="OPS_LAB_PASSWORD",
                      help="environment variable holding the admin password (default OPS_LAB_PASSWORD)")
     _add_artifact_commands(sub)
-    from ops.finesse_export import add_commands as add_finesse_commands
-
     add_finesse_commands(sub)
     return parser
+
+
+def add_finesse_commands(sub: Any) -> None:
+    """`ops finesse export|diff` on the `ops` command's subparsers (ops.finesse_export does the work;
+    its parser is here, so `ops --help` does not import the actions and the REST stack)."""
+    finesse = sub.add_parser("finesse", help="Finesse configuration as code: export a cluster's configuration as "
+                                             "finesse_config YAML, or diff two clusters")
+    actions = finesse.add_subparsers(dest="finesse_command", required=True, metavar="ACTION")
+    export = actions.add_parser("export", help="write HOST's cluster configuration as a playbook with one "
+                                               "finesse_config step")
+    export.add_argument("host", metavar="HOST", help="an inventory host (a node of the cluster)")
+    export.add_argument("-i", "--inventory", type=Path, default=Path("inventory.yaml"))
+    export.add_argument("-o", "--output", type=Path, default=None, help="the playbook to write (default: stdout)")
+    diff = actions.add_parser("diff", help="what would change on TARGET to give it SOURCE's configuration")
+    diff.add_argument("source", metavar="SOURCE", help="the inventory host whose cluster is the model")
+    diff.add_argument("target", metavar="TARGET", help="the inventory host whose cluster would change")
+    diff.add_argument("-i", "--inventory", type=Path, default=Path("inventory.yaml"))
+    diff.add_argument("--prune", action="store_true", help="show what TARGET has and SOURCE has not as deletes")
 
 
 def _selection_arguments(run: argparse.ArgumentParser) -> None:
@@ -222,11 +238,12 @@ class _ReaderGone:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from ops import sshpatches
-    from ops.lab.provider import install as install_lab
+    if args.command not in _OFFLINE_COMMANDS:  # these read and write files only: no SSH, no lab
+        from ops import sshpatches
+        from ops.lab.provider import install as install_lab
 
-    sshpatches.apply()  # asyncssh, as this process uses it (ops.sshpatches says why)
-    install_lab()  # the entry point plugs the lab in: `lab:` hosts are checked and started
+        sshpatches.apply()  # asyncssh, as this process uses it (ops.sshpatches says why)
+        install_lab()  # the entry point plugs the lab in: `lab:` hosts are checked and started
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _ReaderGone(stdout), _ReaderGone(stderr)  # type: ignore[assignment]
     try:
@@ -627,6 +644,7 @@ def _schedule(args: argparse.Namespace) -> int:
 
 
 _ARTIFACT_COMMANDS = {"bundle": _bundle, "report": _report, "schema": _schema, "schedule": _schedule}
+_OFFLINE_COMMANDS = frozenset({"bundle", "report", "schedule"})
 
 
 if __name__ == "__main__":

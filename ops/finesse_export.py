@@ -33,26 +33,9 @@ from ops.rest.http import RestClient, RestError
 from ops.secrets import SecretError, mask
 from ops.textsafe import inert, inert_line
 
-__all__ = ["add_commands", "desired_state", "handle", "playbook_text", "read_cluster"]
+__all__ = ["desired_state", "handle", "playbook_text", "read_cluster"]
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
-
-
-def add_commands(sub: Any) -> None:
-    """`ops finesse export|diff` on the `ops` command's subparsers."""
-    finesse = sub.add_parser("finesse", help="Finesse configuration as code: export a cluster's configuration as "
-                                             "finesse_config YAML, or diff two clusters")
-    actions = finesse.add_subparsers(dest="finesse_command", required=True, metavar="ACTION")
-    export = actions.add_parser("export", help="write HOST's cluster configuration as a playbook with one "
-                                               "finesse_config step")
-    export.add_argument("host", metavar="HOST", help="an inventory host (a node of the cluster)")
-    export.add_argument("-i", "--inventory", type=Path, default=Path("inventory.yaml"))
-    export.add_argument("-o", "--output", type=Path, default=None, help="the playbook to write (default: stdout)")
-    diff = actions.add_parser("diff", help="what would change on TARGET to give it SOURCE's configuration")
-    diff.add_argument("source", metavar="SOURCE", help="the inventory host whose cluster is the model")
-    diff.add_argument("target", metavar="TARGET", help="the inventory host whose cluster would change")
-    diff.add_argument("-i", "--inventory", type=Path, default=Path("inventory.yaml"))
-    diff.add_argument("--prune", action="store_true", help="show what TARGET has and SOURCE has not as deletes")
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -514,10 +514,11 @@ def test_ops_finesse_export_and_diff_commands(tmp_path: Path, capsys: pytest.Cap
     """The handler `ops finesse` will call, on the default inventory's lab hosts (fresh, so alike)."""
     import argparse
 
-    from ops.finesse_export import add_commands, handle
+    from ops.cli import add_finesse_commands
+    from ops.finesse_export import handle
 
     parser = argparse.ArgumentParser(prog="ops")
-    add_commands(parser.add_subparsers(dest="command"))
+    add_finesse_commands(parser.add_subparsers(dest="command"))
     out = tmp_path / "finesse-a.yaml"
     inv = str(REPO / "inventory.yaml")
     assert handle(parser.parse_args(["finesse", "export", "finesse-a", "-i", inv, "-o", str(out)])) == 0
