@@ -26,6 +26,8 @@ def write_inventory(path: Path, labs: dict[str, LabAppliance]) -> Path:
     for name, lab in labs.items():
         lines += [f"  {name}:", f"    address: {lab.host}", f"    port: {lab.port}",
                   f"    host_key: {lab.host_key_fingerprint()}"]
+        if lab.config.timezone:  # an appliance in another zone is given its zone, as an admin would
+            lines.append(f"    timezone: {lab.config.timezone}")
     path.write_text("\n".join(lines) + "\n")
     return path
 

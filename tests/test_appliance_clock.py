@@ -66,10 +66,8 @@ def _run(tmp_path: Path, config: LabConfig, activelog: str, *, timezone: str | N
 
     async def go() -> RunReport:
         async with LabAppliance(config) as lab:
-            path = write_inventory(tmp_path / "inventory.yaml", {"node1": lab})
-            if timezone is not None:
-                path.write_text(path.read_text() + f"    timezone: {timezone}\n")
-            inventory = load_inventory(path)
+            inventory = load_inventory(write_inventory(tmp_path / "inventory.yaml", {"node1": lab}))
+            assert inventory.hosts["node1"].timezone == timezone
             options = RunOptions(output=tmp_path / "out", run_id=resume, resume=resume is not None)
             return await run_playbook(load_playbook(book, inventory), inventory, options)
 
