@@ -76,3 +76,40 @@ def labs_elsewhere(path: Path, count: int) -> Iterator[Path]:
         if child.is_alive():
             child.kill()
             child.join()
+
+
+_TERMINAL_DRIVER = """
+import json, sys
+import pexpect
+spec = json.loads(sys.stdin.read())
+child = pexpect.spawn(spec["argv"][0], spec["argv"][1:], cwd=spec["cwd"], encoding="utf-8",
+                      timeout=spec["timeout"], dimensions=tuple(spec["dimensions"]))
+seen = ""
+for question, answer in spec["answers"]:
+    child.expect(question)
+    seen += (child.before or "") + (child.after or "")
+    child.sendline(answer)
+child.expect(pexpect.EOF)
+child.close()
+seen += child.before or ""
+print(json.dumps({"status": child.exitstatus, "signal": child.signalstatus, "output": seen}))
+"""
+
+
+def on_a_terminal(argv: list[str], cwd: Path, answers: list[tuple[str, str]] = (),  # type: ignore[assignment]
+                  timeout: float = 90, dimensions: tuple[int, int] = (24, 80)) -> tuple[int | None, str]:
+    """Run `argv` on a pseudo-terminal (pexpect), answering each question (a regex) with its line;
+    (exit status, everything the terminal showed). pexpect forks from a fresh single-threaded
+    Python: a pytest worker runs threads (what earlier tests left, an event loop's executor), and
+    forking a multi-threaded process may deadlock the child (Python 3.12 warns of it)."""
+    import json
+    import subprocess
+    import sys
+
+    spec = {"argv": argv, "cwd": str(cwd), "answers": list(answers), "timeout": timeout, "dimensions": dimensions}
+    done = subprocess.run([sys.executable, "-c", _TERMINAL_DRIVER], input=json.dumps(spec), text=True,
+                          capture_output=True, timeout=timeout + 30)
+    if done.returncode != 0:
+        raise AssertionError(f"the terminal driver failed: {done.stderr}")
+    result = json.loads(done.stdout)
+    return result["status"], result["output"]

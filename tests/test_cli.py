@@ -9,10 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pexpect
-
 from ops.lab.server import LabAppliance
-from tests.helpers import LAB_PASSWORD, REPO, run, write_inventory
+from tests.helpers import LAB_PASSWORD, REPO, labs_elsewhere, on_a_terminal, run, write_inventory
 
 OPS = [sys.executable, "-m", "ops.cli"]
 
@@ -86,29 +84,15 @@ async def _async_ops(args: list[str], cwd: Path, env: dict[str, str]) -> subproc
 
 
 def test_password_prompt_is_answered_on_the_terminal_and_never_echoed(tmp_path: Path) -> None:
-    async def go() -> tuple[int, str]:
-        from ops.lab.server import LabConfig
-
-        async with LabAppliance(LabConfig(password=LAB_PASSWORD)) as lab:
-            inventory = write_inventory(tmp_path / "inv.yaml", {"node1": lab})
-            inventory.write_text(inventory.read_text().replace("env:OPS_TEST_PW", "prompt:node1 admin password"))
-            import asyncio
-
-            def drive() -> tuple[int, str]:
-                child = pexpect.spawn(OPS[0], [*OPS[1:], "run", str(REPO / "playbooks" / "pull-desktop-logs.yaml"),
-                                      "-i", str(inventory), "-o", str(tmp_path / "out")],
-                                      cwd=str(tmp_path), encoding="utf-8", timeout=60)
-                child.expect("node1 admin password: ")
-                child.sendline(LAB_PASSWORD)
-                child.expect(pexpect.EOF)
-                child.close()
-                return child.exitstatus or 0, child.before or ""
-
-            return await asyncio.to_thread(drive)
-
-    status, output = run(go())
+    """`prompt:` asks on the terminal (tests.helpers.on_a_terminal: pexpect in a process of its own,
+    so nothing forks a multi-threaded process); the lab serves from a child process too."""
+    with labs_elsewhere(tmp_path / "inv.yaml", 1) as inventory:
+        inventory.write_text(inventory.read_text().replace("env:OPS_TEST_PW", "prompt:fin-0 admin password"))
+        status, output = on_a_terminal([*OPS, "run", str(REPO / "playbooks" / "pull-desktop-logs.yaml"), "-i",
+                                        str(inventory), "-o", str(tmp_path / "out")], tmp_path,
+                                       [("fin-0 admin password: ", LAB_PASSWORD)], timeout=60)
     assert status == 0, output
-    assert "node1 : ok" in output
+    assert "fin-0 : ok" in output
     assert LAB_PASSWORD not in output
 
 
