@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ print(json.dumps({"status": child.exitstatus, "signal": child.signalstatus, "out
 """
 
 
-def on_a_terminal(argv: list[str], cwd: Path, answers: list[tuple[str, str]] = (),  # type: ignore[assignment]
+def on_a_terminal(argv: list[str], cwd: Path, answers: Sequence[tuple[str, str]] = (),
                   timeout: float = 90, dimensions: tuple[int, int] = (24, 80)) -> tuple[int | None, str]:
     """Run `argv` on a pseudo-terminal (pexpect), answering each question (a regex) with its line;
     (exit status, everything the terminal showed). pexpect forks from a fresh single-threaded
