@@ -186,3 +186,29 @@ def test_random_clocks_zones_and_windows_lose_nothing_and_fetch_nothing_extra(se
     second = _run(tmp_path, config, spec, timezone=timezone, resume=first.run_id)
     assert second.hosts["node1"].status == "ok", (second.hosts["node1"].error, context)
     assert _held(tmp_path, second) == want, context
+
+
+def test_the_replayed_window_is_read_on_the_appliances_wall_clock() -> None:
+    """The window the replay uses, exactly: abstime to the end minute's last second; reltime from
+    the appliance's clock now (its lead and zone), narrowed by EDGE at its old end, 5 minutes ahead."""
+    from datetime import timedelta
+
+    from ops.actions.activelog import EDGE, ActivelogArgs, _window
+    from ops.timezones import ApplianceClock
+
+    window = {"from": "2026-11-24 08:00", "to": "2026-11-24 12:00"}
+    args = ActivelogArgs.model_validate({"path": "x/*", "abstime": window})
+    assert _window(args, ApplianceClock(skew=999.0)) == (datetime(2026, 11, 24, 8), datetime(2026, 11, 24, 12, 0, 59))
+    clock = ApplianceClock(skew=3600.0, zone="Asia/Kolkata")
+    expected = datetime.now(ZoneInfo("Asia/Kolkata")).replace(tzinfo=None) + timedelta(hours=1)
+    assert abs((clock.now() - expected).total_seconds()) < 5
+    args = ActivelogArgs.model_validate({"path": "x/*", "reltime": {"hours": 2}})
+    before = clock.now()
+    window = _window(args, clock)
+    after = clock.now()
+    assert window is not None
+    low, high = window
+    span = timedelta(hours=2) - timedelta(seconds=EDGE)
+    assert before - span <= low <= after - span
+    assert high - low == span + timedelta(minutes=5)
+    assert _window(ActivelogArgs.model_validate({"path": "x/*"}), clock) is None
