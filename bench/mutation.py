@@ -77,12 +77,16 @@ TARGETS = [
     # The arrival checks: what the appliance announced against what arrived whole, and what is missing.
     Target("actions.activelog", ["ops/actions/activelog.py"],
            ["tests/test_parsers_activelog.py", "tests/test_pull_e2e.py", "tests/test_faults.py",
-            "tests/test_mutants_activelog.py"],
+            "tests/test_mutants_activelog.py", "tests/test_appliance_clock.py"],
            deselect="not twenty_hosts",
-           functions=["ops.actions.activelog.x\u01c1ActivelogAction\u01c1_pull__mutmut_*",
+           functions=["ops.actions.activelog.x__window__mutmut_*",
+                      "ops.actions.activelog.x\u01c1ActivelogAction\u01c1_pull__mutmut_*",
                       "ops.actions.activelog.x\u01c1ActivelogAction\u01c1_missing__mutmut_*",
                       "ops.actions.activelog.x\u01c1ActivelogAction\u01c1_listing__mutmut_*",
                       "ops.actions.activelog.x__failure_message__mutmut_*"]),
+    # The appliance's clock and zone (ApplianceClock) and the zone names checked where they are read.
+    Target("timezones", ["ops/timezones.py"],
+           ["tests/test_appliance_clock.py", "tests/test_unattended.py", "tests/test_bad_inputs.py"]),
     Target("channel", ["ops/session/channel.py"],
            ["tests/test_session_channel.py", "tests/test_session_invariants.py", "tests/test_mutants_channel.py"]),
     # The connect retries in driver.py (transient failures retried with backoff, refused credentials never);
