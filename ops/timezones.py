@@ -42,7 +42,11 @@ class ApplianceClock:
 
     def now(self) -> datetime:
         """The appliance's wall clock now, without a zone attached (as its listings print times)."""
-        moment = time.time() + self.skew
-        if self.zone is None:
-            return datetime.fromtimestamp(moment)
-        return datetime.fromtimestamp(moment, zone(self.zone)).replace(tzinfo=None)
+        return wall_time(time.time() + self.skew, self.zone)
+
+
+def wall_time(moment: float, name: str | None) -> datetime:
+    """Epoch seconds as a wall clock in zone `name` reads them (None: ours), without a zone attached."""
+    if name is None:
+        return datetime.fromtimestamp(moment)
+    return datetime.fromtimestamp(moment, zone(name)).replace(tzinfo=None)

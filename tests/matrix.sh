@@ -63,10 +63,6 @@ py313=$(find_python 3.13)
 [ -x .venv/bin/python ] || "$py311" -m venv .venv
 [ -x .venv/bin/uv ] || .venv/bin/pip install -q 'uv>=0.5'
 venv .venv "$py311"
-# The other two venvs get the project's dependencies while the 3.11 run goes on (the suite waits
-# on its labs more than it computes), one after the other, their output in a log shown if it
-# fails; the project itself is installed into each just before its run, as an editable install
-# rewrites the egg-info beside the sources, which a running test may be reading.
 warm() {  # VENV: compile the sources and pytest's rewritten test modules into __pycache__ once
     # (a fresh clone has none: each of the ten workers would otherwise rewrite every test module's
     # asserts itself, about 6 s of CPU each, 10 s cold against 3.5 s warm to collect the suite).
@@ -76,9 +72,13 @@ warm() {  # VENV: compile the sources and pytest's rewritten test modules into _
     PYTHONPATH=$PWD "$1/bin/python" -m pytest -q -p no:cacheprovider --collect-only >/dev/null 2>&1 || true
 }
 
-logs=$(mktemp -d)
 warm .venv &  # beside the linter and the type checker
 warmer=$!
+# The other two venvs get the project's dependencies while the 3.11 run goes on (the suite waits
+# on its labs more than it computes), one after the other, their output in a log shown if it
+# fails; the project itself is installed into each just before its run, as an editable install
+# rewrites the egg-info beside the sources, which a running test may be reading.
+logs=$(mktemp -d)
 { dependencies .venv-3.12 "$py312" -c constraints-min.txt && echo ok >"$logs/3.12.ok" && warm .venv-3.12
   dependencies .venv-3.13 "$py313" && echo ok >"$logs/3.13.ok" && warm .venv-3.13; } >"$logs/build" 2>&1 &
 builder=$!

@@ -36,7 +36,7 @@ from ops.lab.rest.server import RestServer
 from ops.lab.sshd import SshdFront
 from ops.lab.terminal import Exchange, Interrupted, SessionClosed, Terminal, TtyModes
 from ops.sshalgorithms import VOS_KEX
-from ops.timezones import zone
+from ops.timezones import wall_time, zone
 
 __all__ = ["LabAppliance", "LabConfig", "PushRecord", "run_forever"]
 
@@ -273,9 +273,7 @@ class LabAppliance:
 
     def local(self, when: float) -> datetime:
         """`when` as the appliance's wall clock reads it (its time zone), without a zone attached."""
-        if self.zone is None:
-            return datetime.fromtimestamp(when)
-        return datetime.fromtimestamp(when, self.zone).replace(tzinfo=None)
+        return wall_time(when, self.config.timezone)
 
     def files(self) -> list[LogFile]:
         """The files below activelog right now."""
